@@ -1,0 +1,49 @@
+/**
+ * One registry of every error shoal raises on purpose, with stable codes
+ * (as fastify does). Codes are part of the public contract: test/unit/errors.test.ts
+ * pins them, so renaming one is a breaking change that the test catches.
+ *
+ * `usage: true` marks errors caused by how shoal was invoked; the CLI exits 2 on those.
+ */
+
+interface ErrorSpec {
+  readonly message: (...args: string[]) => string;
+  readonly usage: boolean;
+}
+
+const spec = (usage: boolean, message: (...args: string[]) => string): ErrorSpec => ({ usage, message });
+
+export const ERRORS = {
+  SHOAL_ERR_UNKNOWN_FLAG: spec(true, (flag) => `unknown option ${flag}; run 'shoal --help' for the list of options`),
+  SHOAL_ERR_MISSING_VALUE: spec(true, (flag, what) => `option ${flag} needs a value (${what})`),
+  SHOAL_ERR_BAD_VALUE: spec(true, (flag, value, what) => `invalid value '${value}' for ${flag}: expected ${what}`),
+  SHOAL_ERR_UNKNOWN_COMMAND: spec(true, (cmd) => `unknown command '${cmd}'; commands are start, reload, status, scale, stop, new (see 'shoal --help')`),
+  SHOAL_ERR_MISSING_ENTRY: spec(true, () => `missing the app entry file: run 'shoal start <entry>', e.g. 'shoal start app.js'`),
+  SHOAL_ERR_ENTRY_NOT_FOUND: spec(true, (path) => `entry file not found: ${path}; check the path (it is resolved from the current folder)`),
+  SHOAL_ERR_ENTRY_UNREADABLE: spec(true, (path, why) => `entry file cannot be read: ${path} (${why}); check its permissions`),
+  SHOAL_ERR_UNKNOWN_BALANCER: spec(true, (name, list) => `unknown balancer '${name}'; choose one of: ${list}`),
+  SHOAL_ERR_BAD_CONFIG: spec(true, (path, why) => `config file ${path} is invalid: ${why}`),
+  SHOAL_ERR_PORT_IN_USE: spec(true, (addr) => `port ${addr} is already in use; stop what listens there or pick another with --port`),
+  SHOAL_ERR_PORT_DENIED: spec(true, (addr) => `not permitted to listen on ${addr}; ports below 1024 need privileges, pick another with --port`),
+  SHOAL_ERR_LISTEN: spec(false, (addr, why) => `cannot listen on ${addr}: ${why}`),
+  SHOAL_ERR_WORKER_STARTUP: spec(false, (why) => `the app failed to start: ${why}`),
+  SHOAL_ERR_CRASH_LOOP: spec(false, (id, n, why) => `worker slot ${id} crashed ${n} times in a row during start-up; giving up on it. Last error: ${why}`),
+  SHOAL_ERR_NOT_LISTENING: spec(false, (port, other) => `the app never listened on port ${port}${other}; make it call listen(process.env.PORT)`),
+  SHOAL_ERR_READY_TIMEOUT: spec(false, (ms) => `the worker did not become ready within ${ms} ms`),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ShoalErrorCode = keyof typeof ERRORS;
+
+export class ShoalError extends Error {
+  readonly code: ShoalErrorCode;
+  readonly usage: boolean;
+  constructor(code: ShoalErrorCode, ...args: string[]) {
+    const s: ErrorSpec = ERRORS[code];
+    super(s.message(...args));
+    this.name = 'ShoalError';
+    this.code = code;
+    this.usage = s.usage;
+  }
+}
+
+export const isShoalError = (e: unknown): e is ShoalError => e instanceof ShoalError;

@@ -1,0 +1,128 @@
+/**
+ * Starts a real shoal cluster (the built CLI, real processes, real sockets)
+ * for integration tests, and reads its JSON log lines.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/runtime/cli/main.js');
+export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LogLine { level?: number; msg?: string; [k: string]: unknown }
+
+export interface Cluster {
+  readonly port: number;
+  readonly proc: ChildProcess;
+  readonly logs: LogLine[];
+  /** Raw stderr text. */
+  stderr(): string;
+  /** Resolves with the first log line (past or future) matching `pred`. */
+  waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends `signal` (default SIGTERM) and resolves with how the primary exited. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves when the primary exits. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface StartOptions {
+  workers?: number;
+  port?: number;
+  balancer?: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Wait for the "cluster ready" log line (default true). */
+  waitReady?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export async function startCluster(entry: string, opts: StartOptions = {}): Promise<Cluster> {
+  const port = opts.port ?? (await freePort());
+  const args = [CLI, 'start', entry, '--port', String(port), '--workers', String(opts.workers ?? 2), '--host', '127.0.0.1'];
+  if (opts.balancer) args.push('--balancer', opts.balancer);
+  args.push('--name', `test-${port}`, ...(opts.extraArgs ?? []));
+  const proc = spawn(process.execPath, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...opts.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: LogLine[] = [];
+  const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
+  let buf = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      let parsed: LogLine;
+      try { parsed = JSON.parse(line) as LogLine; } catch { parsed = { msg: line }; }
+      logs.push(parsed);
+      for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })));
+
+  const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> => {
+    const found = logs.find(pred);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`timed out waiting for a log line; stderr:\n${err}\nlogs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
+      waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
+      void exited.then(() => { clearTimeout(t); reject(new Error(`primary exited before the log line; stderr:\n${err}\nlogs:\n${logs.map((l) => JSON.stringify(l)).join('\n')}`)); });
+    });
+  };
+
+  const cluster: Cluster = {
+    port, proc, logs, exited, waitForLog,
+    stderr: () => err,
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      const t = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      const r = await exited;
+      clearTimeout(t);
+      return r;
+    },
+  };
+  if (opts.waitReady !== false) {
+    try {
+      await waitForLog((l) => l.msg === 'cluster ready', opts.readyTimeoutMs ?? 20_000);
+    } catch (e) {
+      proc.kill('SIGKILL');
+      throw e;
+    }
+  }
+  return cluster;
+}
+
+/** Runs the CLI to completion (for bad-input tests). */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}):
+  Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
+    p.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+    const t = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    p.once('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
+  });
+}
