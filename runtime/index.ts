@@ -1,1 +1,42 @@
-export {};
+/**
+ * The public API for apps. Every function works outside a shoal cluster too
+ * (plain `node app.js`, tests): it then does nothing harmful.
+ */
+import { workerState } from './worker/state.js';
+import { ENV } from './ipc/messages.js';
+
+/** True inside a worker launched by shoal. */
+export const isWorker: boolean = process.env[ENV.workerId] !== undefined && typeof process.send === 'function';
+
+/** The primary never runs app code; exported for symmetry with node:cluster. */
+export const isPrimary = false;
+
+/** This worker's id (1, 2, …; a replacement gets a new id), or undefined outside a cluster. */
+export const workerId: number | undefined = isWorker ? Number(process.env[ENV.workerId]) : undefined;
+
+/**
+ * Tells the primary this worker can take traffic. Only needed when the
+ * cluster runs with --wait-ready (an app that connects to a database before
+ * it may serve); otherwise a worker is ready when its server listens.
+ */
+export function ready(): void {
+  const s = workerState();
+  if (s.readyCalled) return;
+  s.readyCalled = true;
+  if (isWorker) s.send({ shoal: 'ready' });
+}
+
+/**
+ * Registers a hook run once when this worker retires (reload, scale down,
+ * stop), after it stops taking connections and before it exits: close what
+ * the runtime cannot see (WebSockets, database pools). Bounded by the stop
+ * timeout. Returns a function that unregisters the hook.
+ */
+export function onShutdown(fn: () => unknown): () => void {
+  const hooks = workerState().shutdownHooks;
+  hooks.push(fn);
+  return () => {
+    const i = hooks.indexOf(fn);
+    if (i >= 0) hooks.splice(i, 1);
+  };
+}

@@ -12,8 +12,7 @@ export type ToWorker =
   /** A connection handed over; the socket handle travels with the message. */
   | { shoal: 'conn'; id: number }
   /** Stop taking connections, finish in-flight requests, then exit. */
-  | { shoal: 'stop'; timeoutMs: number }
-  | { shoal: 'ping'; seq: number };
+  | { shoal: 'stop'; timeoutMs: number };
 
 /** worker -> primary */
 export type ToPrimary =
@@ -21,8 +20,11 @@ export type ToPrimary =
   | { shoal: 'listening' }
   /** The app asked for explicit readiness and called ready(). */
   | { shoal: 'ready' }
-  /** Handoff `id` reached the worker and is owned by it now; the primary closes its copy. */
-  | { shoal: 'ack'; id: number }
+  /**
+   * Handoff `id` reached the worker and is owned by it now; the primary closes its copy.
+   * `closed` piggybacks the connections closed since the last report (saves a message).
+   */
+  | { shoal: 'ack'; id: number; closed: number }
   /** The worker refuses handoff `id` (draining, over maxConnections, no server): hand it to another. */
   | { shoal: 'refuse'; id: number }
   /**
@@ -36,8 +38,7 @@ export type ToPrimary =
   /** The app listened on ports other than the shoal one (reported to explain a missing listen). */
   | { shoal: 'other-listen'; port: string }
   /** The entry threw during start-up; sent before the worker exits. */
-  | { shoal: 'fatal'; message: string; stack?: string }
-  | { shoal: 'pong'; seq: number };
+  | { shoal: 'fatal'; message: string; stack?: string };
 
 export type ToWorkerType = ToWorker['shoal'];
 export type ToPrimaryType = ToPrimary['shoal'];

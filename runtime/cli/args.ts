@@ -1,0 +1,67 @@
+/**
+ * Argument parsing for the `shoal` command: small and strict. Every flag is
+ * declared once with its type; anything else is a usage error naming the flag.
+ */
+import { ShoalError } from '../errors.js';
+
+export type FlagType = 'string' | 'boolean';
+export interface FlagSpec { readonly type: FlagType; readonly alias?: string; readonly what?: string }
+
+export interface Parsed {
+  readonly command: string | undefined;
+  readonly positionals: string[];
+  readonly flags: Record<string, string | boolean>;
+  /** Everything after `--`, passed to the app. */
+  readonly rest: string[];
+}
+
+export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
+  help: { type: 'boolean', alias: 'h' },
+  version: { type: 'boolean', alias: 'v' },
+  verbose: { type: 'boolean' },
+};
+
+export const START_FLAGS: Record<string, FlagSpec> = {
+  ...GLOBAL_FLAGS,
+  workers: { type: 'string', alias: 'w', what: 'a number of workers, or "max"' },
+  port: { type: 'string', alias: 'p', what: 'a port number' },
+  host: { type: 'string', what: 'an address to bind, e.g. 127.0.0.1 or ::' },
+  balancer: { type: 'string', alias: 'b', what: 'a balancer name' },
+  name: { type: 'string', alias: 'n', what: 'a cluster name' },
+  config: { type: 'string', what: 'a path to a shoal.config.json' },
+  'wait-ready': { type: 'boolean' },
+  'stop-timeout': { type: 'string', what: 'milliseconds' },
+};
+
+export function parseArgs(argv: readonly string[], specFor: (command: string | undefined) => Record<string, FlagSpec>): Parsed {
+  const positionals: string[] = [];
+  const flags: Record<string, string | boolean> = {};
+  const rest: string[] = [];
+  let command: string | undefined;
+  let spec = specFor(undefined);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') { rest.push(...argv.slice(i + 1)); break; }
+    if (a.startsWith('-') && a !== '-') {
+      const eq = a.indexOf('=');
+      const rawName = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : a.slice(1, eq > 0 ? eq : undefined);
+      const name = a.startsWith('--') ? rawName : Object.keys(spec).find((k) => spec[k]!.alias === rawName);
+      const f = name === undefined ? undefined : spec[name];
+      if (name === undefined || f === undefined) throw new ShoalError('SHOAL_ERR_UNKNOWN_FLAG', eq > 0 ? a.slice(0, eq) : a);
+      if (f.type === 'boolean') {
+        if (eq > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', `--${name}`, a.slice(eq + 1), 'no value (it is a switch)');
+        flags[name] = true;
+        continue;
+      }
+      let value: string | undefined;
+      if (eq > 0) value = a.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) value = argv[++i];
+      if (value === undefined || value === '') throw new ShoalError('SHOAL_ERR_MISSING_VALUE', `--${name}`, f.what ?? 'a value');
+      flags[name] = value;
+      continue;
+    }
+    if (command === undefined) { command = a; spec = specFor(command); continue; }
+    positionals.push(a);
+  }
+  return { command, positionals, flags, rest };
+}

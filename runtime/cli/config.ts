@@ -1,0 +1,100 @@
+/**
+ * Where start options come from, strongest first: command-line flags,
+ * environment (SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, PORT),
+ * shoal.config.json, defaults.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ShoalError } from '../errors.js';
+import { availableCpus } from '../cpus.js';
+import { resolveOptions, type ShoalOptions } from '../options.js';
+import type { Parsed } from './args.js';
+
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout'] as const;
+type ConfigFile = Partial<Record<(typeof CONFIG_KEYS)[number], string | number | boolean>>;
+
+export function readConfigFile(file: string, required: boolean): ConfigFile {
+  let text: string;
+  try { text = fs.readFileSync(file, 'utf8'); } catch (e) {
+    if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, (e as Error).message);
+  }
+  let data: unknown;
+  try { data = JSON.parse(text); } catch (e) { throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, `not valid JSON (${(e as Error).message})`); }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, 'expected a JSON object');
+  for (const k of Object.keys(data)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k) && k !== '$schema') {
+      throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, `unknown key "${k}"; known keys: ${CONFIG_KEYS.join(', ')}`);
+    }
+  }
+  return data as ConfigFile;
+}
+
+/** Parses a worker count: a whole number ≥ 1 or "max" (the CPUs this process may use). */
+export function parseWorkers(v: string, flag = '--workers'): number {
+  if (v === 'max') return availableCpus();
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a whole number of at least 1, or "max"');
+  return Number(v);
+}
+
+export function parsePort(v: string, flag = '--port'): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a port number from 0 to 65535');
+  return Number(v);
+}
+
+function parseMs(v: string, flag: string): number {
+  if (!/^\d+$/.test(v)) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a whole number of milliseconds');
+  return Number(v);
+}
+
+/** Checks the entry exists and is a readable file; returns its absolute path. */
+export function checkEntry(entry: string | undefined, cwd: string): string {
+  if (!entry) throw new ShoalError('SHOAL_ERR_MISSING_ENTRY');
+  const abs = path.resolve(cwd, entry);
+  let st: fs.Stats;
+  try { st = fs.statSync(abs); } catch { throw new ShoalError('SHOAL_ERR_ENTRY_NOT_FOUND', abs); }
+  if (!st.isFile()) throw new ShoalError('SHOAL_ERR_ENTRY_UNREADABLE', abs, 'it is not a file');
+  try { fs.accessSync(abs, fs.constants.R_OK); } catch (e) {
+    throw new ShoalError('SHOAL_ERR_ENTRY_UNREADABLE', abs, (e as NodeJS.ErrnoException).code ?? 'no read permission');
+  }
+  return abs;
+}
+
+/** Cluster name from the entry's folder: letters, digits, dot, dash and underscore. */
+export function defaultName(entry: string): string {
+  const base = path.basename(path.dirname(entry)).replace(/[^A-Za-z0-9._-]+/g, '-');
+  return base || 'app';
+}
+
+export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): ShoalOptions {
+  const f = p.flags;
+  const configPath = typeof f.config === 'string' ? path.resolve(cwd, f.config) : path.join(cwd, 'shoal.config.json');
+  const file = readConfigFile(configPath, typeof f.config === 'string');
+  const str = (flag: string, envName: string | undefined, key: keyof ConfigFile): [string, string] | undefined => {
+    if (typeof f[flag] === 'string') return [f[flag], `--${flag}`];
+    if (envName && env[envName] !== undefined && env[envName] !== '') return [env[envName], envName];
+    const v = file[key];
+    return v === undefined ? undefined : [String(v), `${path.basename(configPath)} "${key}"`];
+  };
+  const entry = checkEntry(p.positionals[0], cwd);
+  if (p.positionals.length > 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', 'start', p.positionals.slice(1).join(' '), "one entry file; pass app arguments after '--'");
+  const workers = str('workers', 'SHOAL_WORKERS', 'workers');
+  const port = str('port', 'PORT', 'port');
+  const host = str('host', 'SHOAL_HOST', 'host');
+  const balancer = str('balancer', 'SHOAL_BALANCER', 'balancer');
+  const name = str('name', 'SHOAL_NAME', 'name');
+  const stopTimeout = str('stop-timeout', undefined, 'stopTimeout');
+  if (name && !/^[A-Za-z0-9._-]{1,64}$/.test(name[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name[1], name[0], 'a name of letters, digits, ".", "_" or "-" (at most 64)');
+  return resolveOptions({
+    entry,
+    workers: workers ? parseWorkers(workers[0], workers[1]) : availableCpus(),
+    port: port ? parsePort(port[0], port[1]) : 3000,
+    host: host?.[0],
+    ...(balancer ? { balancer: balancer[0] as ShoalOptions['balancer'] } : {}),
+    name: name?.[0] ?? defaultName(entry),
+    appArgs: p.rest,
+    verbose: f.verbose === true,
+    waitReady: f['wait-ready'] === true || file.waitReady === true,
+    ...(stopTimeout ? { stopTimeoutMs: parseMs(stopTimeout[0], stopTimeout[1]) } : {}),
+  });
+}

@@ -1,0 +1,21 @@
+export const HELP = `shoal: a self-balancing cluster runtime for Node.js web apps
+
+Usage:
+  shoal start <entry> [options] [-- app args]   run <entry> clustered
+  shoal --help | --version
+
+Options for start:
+  -w, --workers N|max   worker processes (default: the CPUs this process may use, cgroup-aware)
+  -p, --port P          port to serve (default: $PORT or 3000)
+      --host H          address to bind (default: all interfaces)
+  -b, --balancer NAME   least-conn (default), round-robin, weighted-round-robin, ip-hash, least-load
+  -n, --name NAME       cluster name (default: the entry's folder name)
+      --config FILE     options file (default: ./shoal.config.json when present)
+      --wait-ready      a worker takes traffic only after the app calls ready() from 'shoal'
+      --stop-timeout MS how long workers may finish in-flight requests on stop (default 10000)
+      --verbose         debug logs, and stack traces on errors
+
+Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_LOG_LEVEL.
+Flags win over the environment, which wins over shoal.config.json.
+Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once).
+`;

@@ -1,0 +1,41 @@
+/**
+ * The CLI's logic, importable (the bin in main.ts only calls it). Usage errors
+ * print one line and exit 2; other failures exit 1; stack traces only with --verbose.
+ */
+import fs from 'node:fs';
+import { isShoalError, ShoalError } from '../errors.js';
+import { GLOBAL_FLAGS, parseArgs, START_FLAGS, type FlagSpec } from './args.js';
+import { startOptions } from './config.js';
+import { HELP } from './help.js';
+import { start } from './start.js';
+
+const COMMANDS: Record<string, Record<string, FlagSpec>> = { start: START_FLAGS };
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[], env = process.env, cwd = process.cwd()): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    const p = parseArgs(argv, (cmd) => (cmd === undefined ? GLOBAL_FLAGS : COMMANDS[cmd] ?? GLOBAL_FLAGS));
+    if (p.flags.version) { process.stdout.write(`${version()}\n`); return 0; }
+    if (p.flags.help || p.command === undefined || p.command === 'help') {
+      process.stdout.write(HELP);
+      return p.command === undefined && !p.flags.help ? 2 : 0;
+    }
+    switch (p.command) {
+      case 'start': return await start(startOptions(p, env, cwd));
+      default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', p.command, Object.keys(COMMANDS).join(', '));
+    }
+  } catch (e) {
+    const usage = isShoalError(e) && e.usage;
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`shoal: ${msg}\n`);
+    if (verbose && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+    else if (!isShoalError(e)) process.stderr.write('(run with --verbose for the stack trace)\n');
+    return usage ? 2 : 1;
+  }
+}
+

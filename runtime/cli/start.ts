@@ -1,0 +1,33 @@
+/**
+ * `shoal start`: run the primary in this process until it stops. Signals:
+ * SIGTERM/SIGINT stop gracefully (exit 0); a second one stops at once and
+ * the exit code is 128 + that signal.
+ */
+import os from 'node:os';
+import { createLogger } from '../log.js';
+import type { ShoalOptions } from '../options.js';
+import { runPrimary } from '../primary/primary.js';
+
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export async function start(opts: ShoalOptions): Promise<number> {
+  const log = createLogger({ name: opts.name, ...(opts.verbose ? { level: 'debug' } : {}) });
+  const primary = await runPrimary(opts, log);
+  let received = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    received++;
+    if (received === 1) {
+      void primary.stop(sig);
+      return;
+    }
+    log.warn({ signal: sig }, 'second signal: stopping now');
+    for (const w of primary.supervisor.workers) w.child.kill('SIGKILL');
+    process.exitCode = 128 + (os.constants.signals[sig] ?? 0);
+    // The entry's own handler: the process must end now, whatever is still open.
+    process.exit();
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  const code = await primary.done;
+  for (const s of STOP_SIGNALS) process.off(s, onSignal);
+  return code;
+}

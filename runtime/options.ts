@@ -1,0 +1,95 @@
+/**
+ * The primary's options: one frozen, validated object (as fastify does with
+ * its options). Every timeout the runtime waits on is named here with its
+ * default, so no wait in the code is a bare number.
+ */
+import { BALANCERS, DEFAULT_BALANCER, type BalancerName } from './scheduler/types.js';
+import { ShoalError } from './errors.js';
+
+export interface ShoalOptions {
+  /** Absolute path of the app's entry file. */
+  readonly entry: string;
+  readonly workers: number;
+  readonly port: number;
+  /** Address the primary binds; undefined = all interfaces (like node's listen(port)). */
+  readonly host: string | undefined;
+  readonly balancer: BalancerName;
+  /** Cluster name: control socket and logs; several clusters run side by side under different names. */
+  readonly name: string;
+  /** Extra arguments passed to the app (after `--`). */
+  readonly appArgs: readonly string[];
+  readonly verbose: boolean;
+  /** Un-acknowledged handoffs allowed per worker (DESIGN.md 1: one or two). */
+  readonly creditWindow: number;
+  /** Slow start ramp for a new worker, ms (scheduler option). */
+  readonly slowStartMs: number;
+  /** How long a connection may wait in the primary's queue for a worker before it is closed. */
+  readonly queueTimeoutMs: number;
+  /** How long a new worker may take to listen (or call ready()) before it counts as failed. */
+  readonly readyTimeoutMs: number;
+  /** Graceful stop: how long workers may take to finish in-flight requests before being killed. */
+  readonly stopTimeoutMs: number;
+  /** Worker load report interval, ms (closes, in-flight, event-loop utilisation, batched). */
+  readonly reportIntervalMs: number;
+  /** Restart backoff: first delay, cap, and how long a worker must live to reset the backoff. */
+  readonly restartDelayMs: number;
+  readonly restartDelayMaxMs: number;
+  readonly stableAfterMs: number;
+  /** Consecutive failed starts (exit before ready) after which a slot is given up. */
+  readonly maxStartFailures: number;
+  /** Whether the app signals readiness with ready() rather than by listening. */
+  readonly waitReady: boolean;
+}
+
+export const DEFAULTS = {
+  balancer: DEFAULT_BALANCER,
+  creditWindow: 2,
+  slowStartMs: 2_000,
+  queueTimeoutMs: 10_000,
+  readyTimeoutMs: 30_000,
+  stopTimeoutMs: 10_000,
+  reportIntervalMs: 25,
+  restartDelayMs: 100,
+  restartDelayMaxMs: 15_000,
+  stableAfterMs: 10_000,
+  maxStartFailures: 5,
+  waitReady: false,
+  verbose: false,
+} as const;
+
+export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
+
+const int = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  if (!Number.isInteger(v) || v < min || v > max) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name, String(v), `an integer from ${min} to ${max}`);
+  return v;
+};
+
+/** Validates and freezes; throws ShoalError naming the bad option. */
+export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
+  const balancer = input.balancer ?? DEFAULTS.balancer;
+  if (!(BALANCERS as readonly string[]).includes(balancer)) {
+    throw new ShoalError('SHOAL_ERR_UNKNOWN_BALANCER', balancer, BALANCERS.join(', '));
+  }
+  const o: ShoalOptions = {
+    entry: input.entry,
+    workers: int('--workers', input.workers, 1, 1024),
+    port: int('--port', input.port, 0, 65535),
+    host: input.host,
+    balancer,
+    name: input.name,
+    appArgs: Object.freeze([...(input.appArgs ?? [])]),
+    verbose: input.verbose ?? DEFAULTS.verbose,
+    creditWindow: int('creditWindow', input.creditWindow ?? DEFAULTS.creditWindow, 1, 64),
+    slowStartMs: int('slowStartMs', input.slowStartMs ?? DEFAULTS.slowStartMs, 0),
+    queueTimeoutMs: int('queueTimeoutMs', input.queueTimeoutMs ?? DEFAULTS.queueTimeoutMs, 1),
+    readyTimeoutMs: int('readyTimeoutMs', input.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs, 1),
+    stopTimeoutMs: int('stopTimeoutMs', input.stopTimeoutMs ?? DEFAULTS.stopTimeoutMs, 0),
+    reportIntervalMs: int('reportIntervalMs', input.reportIntervalMs ?? DEFAULTS.reportIntervalMs, 1),
+    restartDelayMs: int('restartDelayMs', input.restartDelayMs ?? DEFAULTS.restartDelayMs, 0),
+    restartDelayMaxMs: int('restartDelayMaxMs', input.restartDelayMaxMs ?? DEFAULTS.restartDelayMaxMs, 0),
+    stableAfterMs: int('stableAfterMs', input.stableAfterMs ?? DEFAULTS.stableAfterMs, 0),
+    maxStartFailures: int('maxStartFailures', input.maxStartFailures ?? DEFAULTS.maxStartFailures, 1),
+    waitReady: input.waitReady ?? DEFAULTS.waitReady,
+  };
+  return Object.freeze(o);
+}

@@ -1,0 +1,126 @@
+/**
+ * The primary: owns the port, supervises the workers, stops gracefully.
+ *
+ *              clients
+ *                 | TCP :port
+ *                 v
+ *   +----------------------------+
+ *   | primary                    |
+ *   |  listener (pauseOnConnect) |  nothing is read here: TLS, HTTP/2 and
+ *   |  dispatcher -> scheduler   |  upgrades all end in the worker
+ *   |  supervisor                |
+ *   +----+-----------+-----------+
+ *        | IPC       | IPC         sockets, acks, load reports
+ *        v           v
+ *    worker 1 ... worker N        the app, unmodified
+ */
+import net from 'node:net';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { ShoalError } from '../errors.js';
+import { ENV } from '../ipc/messages.js';
+import type { ShoalOptions } from '../options.js';
+import { createScheduler } from '../scheduler/index.js';
+import { Dispatcher } from './dispatcher.js';
+import { Supervisor } from './supervisor.js';
+import type { ForkSpec } from './worker-process.js';
+
+const TS_ENTRY = /\.(c|m)?tsx?$/;
+
+export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec {
+  const execArgv = ['--import', new URL('../worker/shim.js', import.meta.url).href];
+  if (TS_ENTRY.test(opts.entry)) execArgv.push('--import', import.meta.resolve('tsx'));
+  return {
+    entry: opts.entry,
+    appArgs: opts.appArgs,
+    execArgv,
+    env: {
+      ...process.env,
+      PORT: String(address.port),
+      [ENV.port]: String(address.port),
+      [ENV.host]: address.address,
+      [ENV.name]: opts.name,
+      [ENV.reportMs]: String(opts.reportIntervalMs),
+      ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
+    },
+  };
+}
+
+/** Binds the port; maps the usual failures to clear usage errors. */
+export async function listen(opts: ShoalOptions): Promise<net.Server> {
+  const server = net.createServer({ pauseOnConnect: true });
+  const where = `${opts.host ?? '*'}:${opts.port}`;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') reject(new ShoalError('SHOAL_ERR_PORT_IN_USE', where));
+      else if (err.code === 'EACCES' || err.code === 'EPERM') reject(new ShoalError('SHOAL_ERR_PORT_DENIED', where));
+      else reject(new ShoalError('SHOAL_ERR_LISTEN', where, err.message));
+    });
+    server.listen({ port: opts.port, ...(opts.host ? { host: opts.host } : {}), backlog: 511 }, resolve);
+  });
+  return server;
+}
+
+export interface RunningPrimary {
+  readonly supervisor: Supervisor;
+  readonly dispatcher: Dispatcher;
+  readonly address: net.AddressInfo;
+  /** Resolves with the exit code the process should end with. */
+  readonly done: Promise<number>;
+  /** Graceful stop: no new connections, workers finish in-flight requests, then exit. */
+  stop(reason: string): Promise<number>;
+}
+
+export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<RunningPrimary> {
+  const server = await listen(opts);
+  const address = server.address() as net.AddressInfo;
+  const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
+  const dispatcher = new Dispatcher(scheduler, opts, log);
+  let finish: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => { finish = resolve; });
+  let stopping: Promise<number> | undefined;
+
+  const stop = (reason: string, code = 0, force = false): Promise<number> => {
+    stopping ??= (async () => {
+      log.info({ reason, stopTimeoutMs: opts.stopTimeoutMs }, 'stopping');
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections already accepted are still owed a worker: hand them out before retiring the workers.
+      if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
+      await supervisor.stopAll(opts.stopTimeoutMs, force);
+      dispatcher.abandonQueue();
+      log.info({ code }, 'stopped');
+      finish(code);
+      return code;
+    })();
+    return stopping;
+  };
+
+  const supervisor = new Supervisor(opts, forkSpec(opts, address), log, dispatcher, {
+    allReady: () => {
+      const host = address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : (address.address === '0.0.0.0' ? 'localhost' : address.address);
+      log.info({ workers: opts.workers, port: address.port, url: `http://${host}:${address.port}` }, 'cluster ready');
+    },
+    fatal: (err, detail) => {
+      if (detail) process.stderr.write(detail.endsWith('\n') ? detail : `${detail}\n`);
+      log.error({ code: err.code }, err.message);
+      void stop('fatal', 1, true);
+    },
+  });
+  server.on('connection', (socket) => dispatcher.accept(socket));
+  log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
+  log.info({ balancer: opts.balancer }, 'scheduler chosen');
+  supervisor.start();
+  return { supervisor, dispatcher, address, done, stop: (reason) => stop(reason) };
+}
+
+/** Polls a condition on the event loop's own schedule; resolves when it holds or the timeout passes. */
+function waitFor(cond: () => boolean, timeoutMs: number, everyMs = 10): Promise<void> {
+  return new Promise((resolve) => {
+    const start = Date.now();
+    const tick = (): void => {
+      if (cond() || Date.now() - start >= timeoutMs) resolve();
+      else setTimeout(tick, everyMs);
+    };
+    tick();
+  });
+}

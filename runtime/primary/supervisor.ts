@@ -1,0 +1,187 @@
+/**
+ * Keeps N workers alive: forks them, marks them routable when ready,
+ * restarts the ones that exit with exponential backoff, and gives up on a
+ * slot whose worker keeps failing to start (a crash loop).
+ *
+ * A slot is a place in the cluster (1..N); each process filling it gets a
+ * new worker id, so logs never confuse a replacement with its predecessor.
+ */
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { ShoalError } from '../errors.js';
+import type { ShoalOptions } from '../options.js';
+import type { Handlers, ToPrimary } from '../ipc/messages.js';
+import { restartDelay } from './backoff.js';
+import type { Dispatcher } from './dispatcher.js';
+import { WorkerProcess, type ForkSpec } from './worker-process.js';
+
+interface Slot {
+  readonly n: number;
+  worker: WorkerProcess | undefined;
+  /** Consecutive exits before ready (start failures) or before stableAfterMs. */
+  failures: number;
+  givenUp: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface SupervisorEvents {
+  /** Every slot has a ready worker for the first time. */
+  allReady(): void;
+  /** The cluster cannot run: the first start failed, or every slot gave up. */
+  fatal(err: ShoalError, detail: string): void;
+}
+
+/** The shell's view of an exit: the code, or 128 + the signal number. */
+export const exitCodeOf = (code: number | null, signal: NodeJS.Signals | null): number | null =>
+  code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null);
+
+export class Supervisor {
+  readonly #opts: ShoalOptions;
+  readonly #spec: ForkSpec;
+  readonly #log: Logger;
+  readonly #dispatcher: Dispatcher;
+  readonly #events: SupervisorEvents;
+  readonly #slots: Slot[] = [];
+  readonly #handlers: Handlers<ToPrimary, [WorkerProcess, unknown]>;
+  readonly #exits = new Map<WorkerProcess, Promise<void>>();
+  #nextId = 1;
+  #everReady = false;
+  #stopping = false;
+
+  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, dispatcher: Dispatcher, events: SupervisorEvents) {
+    this.#opts = opts;
+    this.#spec = spec;
+    this.#log = log;
+    this.#dispatcher = dispatcher;
+    this.#events = events;
+    const d = dispatcher;
+    this.#handlers = {
+      listening: (_m, w) => { if (!opts.waitReady) this.#ready(w); },
+      ready: (_m, w) => { if (opts.waitReady) this.#ready(w); },
+      ack: (m, w) => d.ack(w, m.id, m.closed),
+      refuse: (m, w) => d.refuse(w, m.id),
+      load: (m, w) => {
+        d.closed(w, m.closed);
+        w.load.inflight = m.inflight;
+        w.load.elu = m.elu;
+        w.requestsDone += m.done;
+        w.rss = m.rss;
+      },
+      unlisten: (_m, w) => {
+        if (w.status === 'draining') return;
+        this.#log.warn({ worker: w.id }, 'the app closed its server; no new connections go to this worker');
+        d.removeWorker(w);
+      },
+      'other-listen': (m, w) => { w.otherPorts.push(m.port); },
+      fatal: (m, w) => { w.fatal = { message: m.message, ...(m.stack ? { stack: m.stack } : {}) }; },
+    };
+  }
+
+  get workers(): WorkerProcess[] {
+    return this.#slots.flatMap((s) => (s.worker ? [s.worker] : []));
+  }
+
+  start(): void {
+    for (let n = 1; n <= this.#opts.workers; n++) {
+      const slot: Slot = { n, worker: undefined, failures: 0, givenUp: false, timer: undefined };
+      this.#slots.push(slot);
+      this.#spawn(slot);
+    }
+  }
+
+  #spawn(slot: Slot): void {
+    slot.timer = undefined;
+    if (this.#stopping) return;
+    const w = new WorkerProcess(this.#nextId++, slot.n, this.#spec, this.#log, this.#handlers);
+    slot.worker = w;
+    this.#log.info({ worker: w.id, workerPid: w.pid, slot: slot.n }, 'worker forked');
+    const readyTimer = setTimeout(() => this.#readyTimeout(w), this.#opts.readyTimeoutMs);
+    this.#exits.set(w, new Promise((resolve) => {
+      w.child.once('exit', (code, signal) => {
+        clearTimeout(readyTimer);
+        this.#exited(slot, w, code, signal);
+        this.#exits.delete(w);
+        resolve();
+      });
+    }));
+  }
+
+  #ready(w: WorkerProcess): void {
+    if (w.status !== 'starting') return;
+    w.setStatus('ready');
+    this.#log.info({ worker: w.id, workerPid: w.pid, ms: Date.now() - w.startedAt }, 'worker ready');
+    this.#dispatcher.addWorker(w);
+    if (!this.#everReady && this.#slots.every((s) => s.worker?.status === 'ready')) {
+      this.#everReady = true;
+      this.#events.allReady();
+    }
+  }
+
+  #readyTimeout(w: WorkerProcess): void {
+    if (w.status !== 'starting') return;
+    const err = w.otherPorts.length > 0 || !this.#opts.waitReady
+      ? new ShoalError('SHOAL_ERR_NOT_LISTENING', String(this.#opts.port), w.otherPorts.length ? ` (it listened on ${w.otherPorts.join(', ')})` : ` within ${this.#opts.readyTimeoutMs} ms`)
+      : new ShoalError('SHOAL_ERR_READY_TIMEOUT', String(this.#opts.readyTimeoutMs));
+    w.fatal = { message: err.message };
+    this.#log.error({ worker: w.id, code: err.code }, err.message);
+    w.child.kill('SIGKILL');
+  }
+
+  #exited(slot: Slot, w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const wasStarting = w.status === 'starting';
+    const retiring = w.status === 'draining';
+    w.setStatus('exited');
+    this.#dispatcher.workerGone(w);
+    if (slot.worker === w) slot.worker = undefined;
+    const lived = Date.now() - w.startedAt;
+    const info = { worker: w.id, workerPid: w.pid, code, signal, exitCode: exitCodeOf(code, signal), livedMs: lived };
+    if (this.#stopping || retiring) { this.#log.info(info, 'worker exited'); return; }
+    this.#log.warn(info, wasStarting ? 'worker exited before it was ready' : 'worker exited unexpectedly');
+    const why = w.fatal?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+    if (wasStarting && !this.#everReady) {
+      // The very first start failed: almost always a bug in the entry (syntax error, missing module).
+      // Report it once and stop rather than retrying N workers into the same error.
+      this.#events.fatal(new ShoalError('SHOAL_ERR_WORKER_STARTUP', why), w.heldStderr());
+      return;
+    }
+    slot.failures = lived >= this.#opts.stableAfterMs ? 1 : slot.failures + 1;
+    if (wasStarting && slot.failures >= this.#opts.maxStartFailures) {
+      slot.givenUp = true;
+      const err = new ShoalError('SHOAL_ERR_CRASH_LOOP', String(slot.n), String(slot.failures), why);
+      this.#log.error({ slot: slot.n, code: err.code }, err.message);
+      w.releaseStderr();
+      if (this.#slots.every((s) => s.givenUp)) this.#events.fatal(err, '');
+      return;
+    }
+    w.releaseStderr();
+    const delay = restartDelay(slot.failures, this.#opts.restartDelayMs, this.#opts.restartDelayMaxMs);
+    this.#log.info({ slot: slot.n, delayMs: delay, attempt: slot.failures }, 'restarting worker');
+    slot.timer = setTimeout(() => this.#spawn(slot), delay);
+  }
+
+  /** Retires every worker: stop taking connections, finish in flight, exit; killed after the timeout. */
+  async stopAll(timeoutMs: number, force = false): Promise<void> {
+    this.#stopping = true;
+    for (const s of this.#slots) if (s.timer) clearTimeout(s.timer);
+    const waits: Promise<void>[] = [];
+    for (const w of this.workers) {
+      this.#dispatcher.removeWorker(w);
+      const exit = this.#exits.get(w);
+      if (!exit) continue;
+      waits.push(exit);
+      if (force || w.status === 'starting') { w.child.kill('SIGKILL'); continue; }
+      w.setStatus('draining');
+      w.send({ shoal: 'stop', timeoutMs });
+      // The worker bounds its own drain by timeoutMs; this is the backstop for one that cannot.
+      const kill = setTimeout(() => {
+        this.#log.warn({ worker: w.id, timeoutMs }, 'worker did not finish in time; killing it');
+        w.child.kill('SIGKILL');
+      }, timeoutMs + KILL_GRACE_MS);
+      void exit.then(() => clearTimeout(kill));
+    }
+    await Promise.all(waits);
+  }
+}
+
+/** Extra time past the stop timeout before a retiring worker is killed (it exits itself at the timeout). */
+const KILL_GRACE_MS = 1_000;

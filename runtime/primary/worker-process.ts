@@ -1,0 +1,93 @@
+/**
+ * One worker process as the primary sees it: the child, its status (changed
+ * in one place that logs `from -> to`, as ioredis does) and its load numbers.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+import type { WorkerLoad } from '../scheduler/types.js';
+import { dispatch, ENV, type Handlers, type ToPrimary, type ToWorker } from '../ipc/messages.js';
+
+/** starting -> ready -> draining -> exited; starting -> exited on a failed start. */
+export type WorkerStatus = 'starting' | 'ready' | 'draining' | 'exited';
+
+export interface ForkSpec {
+  readonly entry: string;
+  readonly appArgs: readonly string[];
+  readonly execArgv: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/** How many bytes of a worker's stderr we keep to explain a failed start. */
+const STDERR_TAIL_BYTES = 16 * 1024;
+
+export class WorkerProcess {
+  readonly id: number;
+  readonly slot: number;
+  readonly child: ChildProcess;
+  readonly load: WorkerLoad;
+  readonly startedAt = Date.now();
+  #status: WorkerStatus = 'starting';
+  readonly #log: Logger;
+  /** stderr is held back until the worker is ready, so a failed start prints its error once, not per retry. */
+  #stderrHeld: Buffer[] = [];
+  #stderrBytes = 0;
+  #holdStderr = true;
+  otherPorts: string[] = [];
+  fatal: { message: string; stack?: string } | undefined;
+  requestsDone = 0;
+  rss = 0;
+
+  constructor(id: number, slot: number, spec: ForkSpec, log: Logger, onMessage: Handlers<ToPrimary, [WorkerProcess, unknown]>) {
+    this.id = id;
+    this.slot = slot;
+    this.#log = log.child({ worker: id });
+    this.load = { id, weight: 1, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: 0 };
+    this.child = fork(spec.entry, [...spec.appArgs], {
+      execArgv: [...spec.execArgv],
+      env: { ...spec.env, [ENV.workerId]: String(id) },
+      stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    this.child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
+    this.child.on('message', (msg, handle) => { dispatch(onMessage, msg, this, handle); });
+    // EPIPE/ECHANNELCLOSED when sending to a dying worker surface here; the 'exit' handler does the cleanup.
+    this.child.on('error', (err) => this.#log.debug({ err: err.message }, 'worker channel error'));
+  }
+
+  get pid(): number | undefined { return this.child.pid; }
+  get status(): WorkerStatus { return this.#status; }
+
+  setStatus(to: WorkerStatus): void {
+    const from = this.#status;
+    if (from === to) return;
+    this.#status = to;
+    this.#log.debug({ from, to }, `worker ${from} -> ${to}`);
+    if (to !== 'starting') this.releaseStderr();
+  }
+
+  send(msg: ToWorker, handle?: unknown, cb?: (err: Error | null) => void): boolean {
+    if (!this.child.connected) {
+      if (cb) process.nextTick(cb, new Error('worker disconnected'));
+      return false;
+    }
+    return this.child.send(msg, handle as never, cb ?? (() => {}));
+  }
+
+  #onStderr(chunk: Buffer): void {
+    if (!this.#holdStderr) { process.stderr.write(chunk); return; }
+    this.#stderrHeld.push(chunk);
+    this.#stderrBytes += chunk.length;
+    while (this.#stderrBytes > STDERR_TAIL_BYTES && this.#stderrHeld.length > 1) this.#stderrBytes -= this.#stderrHeld.shift()!.length;
+  }
+
+  /** What the worker wrote to stderr before it became ready (to explain a failed start). */
+  heldStderr(): string { return Buffer.concat(this.#stderrHeld).toString('utf8'); }
+
+  /** Stops holding stderr back: print what was held and pass the rest straight through. */
+  releaseStderr(print = true): void {
+    if (!this.#holdStderr) return;
+    this.#holdStderr = false;
+    if (print) for (const c of this.#stderrHeld) process.stderr.write(c);
+    this.#stderrHeld = [];
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Connection intake and load accounting in the worker.
+ *
+ * A handoff arrives as a raw TCP handle with a { shoal: 'conn' } message.
+ * We acknowledge first (the primary then closes its copy), then wrap the
+ * handle in a net.Socket and emit 'connection' on the app's server
+ * synchronously, in the message handler: data is delivered in a later I/O
+ * phase, so no byte can be missed (an async gap here would lose the first
+ * bytes). What node's own net onconnection does for a listening server
+ * (count the connection, link socket.server, noDelay/keepAlive) is done here.
+ */
+import net from 'node:net';
+import type http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { WorkerState } from './state.js';
+
+interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
+interface SocketInternals { server?: net.Server; _server?: net.Server }
+
+/** net keeps noDelay/keepAlive server options behind private symbols; find them by description. */
+function serverFlag(server: net.Server, description: string): unknown {
+  for (const s of Object.getOwnPropertySymbols(server)) {
+    if (s.description === description) return (server as unknown as Record<symbol, unknown>)[s];
+  }
+  return undefined;
+}
+
+export class Intake {
+  readonly #state: WorkerState;
+  #closed = 0;
+  #done = 0;
+  #inflight = 0;
+  /** Responses not yet finished, so a drain can mark them Connection: close. */
+  readonly #open = new Set<http.ServerResponse>();
+  #elu = performance.eventLoopUtilization();
+  #lastInflight = -1;
+  #quietTicks = 0;
+
+  constructor(state: WorkerState) {
+    this.#state = state;
+  }
+
+  get inflight(): number { return this.#inflight; }
+
+  /** Counts requests of an adopted server, and marks them Connection: close while draining. */
+  track(server: net.Server): void {
+    server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.#inflight++;
+      if (this.#state.draining) res.shouldKeepAlive = false;
+      this.#open.add(res);
+      res.once('close', () => {
+        this.#inflight--;
+        this.#done++;
+        this.#open.delete(res);
+      });
+    });
+  }
+
+  /** From now on every response closes its connection once sent. */
+  markDraining(): void {
+    for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false;
+  }
+
+  /** Handles a handoff. Returns the ack/refuse message for the primary. */
+  accept(id: number, handle: unknown): void {
+    const server = this.#state.servers[0];
+    const s = server as unknown as ServerInternals | undefined;
+    const full = s?.maxConnections != null && s._connections >= s.maxConnections;
+    if (!server || this.#state.draining || full || !handle) {
+      this.#state.send({ shoal: 'refuse', id });
+      (handle as { close?: () => void } | undefined)?.close?.();
+      return;
+    }
+    this.#state.send({ shoal: 'ack', id, closed: this.#takeClosed() });
+    // `handle` is an undocumented SocketConstructorOpts field; node's own cluster child uses it the same way.
+    const socket = new net.Socket({
+      handle,
+      readable: true,
+      writable: true,
+      allowHalfOpen: s?.allowHalfOpen ?? false,
+      pauseOnCreate: s?.pauseOnConnect ?? false,
+    } as unknown as net.SocketConstructorOpts);
+    if (serverFlag(server, 'kSetNoDelay') === true) socket.setNoDelay(true);
+    if (serverFlag(server, 'kSetKeepAlive') === true) {
+      const delay = serverFlag(server, 'kSetKeepAliveInitialDelay');
+      socket.setKeepAlive(true, typeof delay === 'number' ? delay * 1000 : 0);
+    }
+    s!._connections++;
+    const si = socket as unknown as SocketInternals;
+    si.server = server;
+    si._server = server;
+    socket.once('close', () => { this.#closed++; });
+    server.emit('connection', socket);
+  }
+
+  #takeClosed(): number {
+    const n = this.#closed;
+    this.#closed = 0;
+    return n;
+  }
+
+  /**
+   * One batched load report, or nothing when there is nothing new: closes
+   * since the last report, requests in flight, requests done, and event-loop
+   * utilisation. A quiet worker still reports every `idleEvery` ticks so the
+   * primary's view of its ELU does not go stale.
+   */
+  report(idleEvery = 10): void {
+    const elu = performance.eventLoopUtilization(this.#elu);
+    const changed = this.#closed > 0 || this.#done > 0 || this.#inflight !== this.#lastInflight;
+    if (!changed && ++this.#quietTicks < idleEvery) return;
+    this.#elu = performance.eventLoopUtilization();
+    this.#quietTicks = 0;
+    this.#lastInflight = this.#inflight;
+    const done = this.#done;
+    this.#done = 0;
+    this.#state.send({ shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: elu.utilization, rss: process.memoryUsage.rss() });
+  }
+}

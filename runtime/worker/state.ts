@@ -1,0 +1,34 @@
+/**
+ * State shared by the worker shim and the app-facing API (runtime/index.ts).
+ * It lives on globalThis under a registered symbol because the shim (loaded
+ * with --import from the shoal that launched the cluster) and the `shoal`
+ * package the app imports may be two copies of the code.
+ */
+import type net from 'node:net';
+
+export interface WorkerState {
+  /** Servers the app listened with on the shoal port, in listen order; the first open one takes connections. */
+  readonly servers: net.Server[];
+  /** Set once the worker is retiring: new handoffs are refused, responses carry Connection: close. */
+  draining: boolean;
+  /** Hooks registered with onShutdown(), run once when the worker retires. */
+  readonly shutdownHooks: (() => unknown)[];
+  /** ready() was called (matters with --wait-ready). */
+  readyCalled: boolean;
+  /** Sends a message to the primary, or does nothing outside a cluster. */
+  send: (msg: unknown) => void;
+}
+
+const KEY = Symbol.for('shoal.worker.state');
+
+export function workerState(): WorkerState {
+  const g = globalThis as { [KEY]?: WorkerState };
+  g[KEY] ??= {
+    servers: [],
+    draining: false,
+    shutdownHooks: [],
+    readyCalled: false,
+    send: (msg) => { if (process.connected && process.send) process.send(msg); },
+  };
+  return g[KEY];
+}
