@@ -1,0 +1,115 @@
+// Server process management: every contender runs in its own process group
+// (detached spawn) so that the primary and all of its workers can be killed
+// together; every spawned server carries BENCH_RUN_TAG in its environment so
+// that a worker which escaped its group is still found (and killed by pid).
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const RUN_TAG = `shoal-bench-${process.pid}-${Date.now()}`;
+const live = new Set();
+const TAIL = 4000;
+
+export function spawnServer(cmd, args, { cwd, env }) {
+  const child = spawn(cmd, args, {
+    cwd,
+    env: { ...env, BENCH_RUN_TAG: RUN_TAG },
+    detached: true, // own process group: kill(-pid) reaches the workers too
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const s = { child, pid: child.pid, out: '', exited: null, lines: [] };
+  const keep = (chunk) => {
+    s.out = (s.out + chunk).slice(-TAIL); // drained always, or a chatty server would block on a full pipe
+    for (const l of String(chunk).split('\n')) if (l) s.lines.push(l);
+    if (s.lines.length > 50) s.lines.splice(0, s.lines.length - 50);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  s.exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
+    s.exited = { code, signal };
+    resolve(s.exited);
+  }));
+  child.on('error', (e) => { s.spawnError = e; });
+  live.add(s);
+  return s;
+}
+
+function groupAlive(pgid) {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of processes this harness spawned (by environment tag), if any are still alive. */
+export function taggedPids() {
+  const pids = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${d}/environ`, 'latin1').includes(`BENCH_RUN_TAG=${RUN_TAG}`)) pids.push(Number(d));
+    } catch { /* process gone or not ours to read */ }
+  }
+  return pids;
+}
+
+/**
+ * SIGTERM the leader, wait up to graceMs for it to exit, then SIGKILL the whole
+ * group and anything else carrying our tag. Returns what happened, so a
+ * runtime that ignores SIGTERM or leaves workers behind shows up in the results.
+ */
+export async function stopServer(s, graceMs) {
+  const t0 = Date.now();
+  const info = { graceful: false, stopMs: 0, leftoverAfterExit: 0, orphansKilled: [] };
+  if (s.exited === null) {
+    try { process.kill(s.pid, 'SIGTERM'); } catch { /* already gone */ }
+    await Promise.race([s.exitPromise, sleep(graceMs)]);
+  }
+  info.graceful = s.exited !== null;
+  info.stopMs = Date.now() - t0;
+  info.exit = s.exited;
+  if (info.graceful) {
+    // The leader exited: did its workers go with it? Give them a moment.
+    for (let i = 0; i < 20 && groupAlive(s.pid); i++) await sleep(50);
+    if (groupAlive(s.pid)) info.leftoverAfterExit = 1;
+  }
+  try { process.kill(-s.pid, 'SIGKILL'); } catch { /* group empty */ }
+  await Promise.race([s.exitPromise, sleep(2000)]);
+  for (let i = 0; i < 40 && groupAlive(s.pid); i++) await sleep(50);
+  for (const pid of taggedPids()) {
+    try { process.kill(pid, 'SIGKILL'); info.orphansKilled.push(pid); } catch { /* gone */ }
+  }
+  live.delete(s);
+  return info;
+}
+
+/** Last resort (exit, signals): synchronously SIGKILL every group and tagged pid. */
+export function killAllSync() {
+  for (const s of live) {
+    try { process.kill(-s.pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  live.clear();
+  for (const pid of taggedPids()) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
+
+export function portFree(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
+
+export async function waitPortFree(port, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await portFree(port)) return true;
+    await sleep(100);
+  }
+  return false;
+}
