@@ -31,6 +31,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   config: { type: 'string', what: 'a path to a shoal.config.json' },
   'wait-ready': { type: 'boolean' },
   'stop-timeout': { type: 'string', what: 'milliseconds' },
+  'ready-timeout': { type: 'string', what: 'milliseconds' },
 };
 
 export function parseArgs(argv: readonly string[], specFor: (command: string | undefined) => Record<string, FlagSpec>): Parsed {

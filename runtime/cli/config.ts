@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout'] as const;
 type ConfigFile = Partial<Record<(typeof CONFIG_KEYS)[number], string | number | boolean>>;
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -84,6 +84,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const balancer = str('balancer', 'SHOAL_BALANCER', 'balancer');
   const name = str('name', 'SHOAL_NAME', 'name');
   const stopTimeout = str('stop-timeout', undefined, 'stopTimeout');
+  const readyTimeout = str('ready-timeout', undefined, 'readyTimeout');
   if (name && !/^[A-Za-z0-9._-]{1,64}$/.test(name[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name[1], name[0], 'a name of letters, digits, ".", "_" or "-" (at most 64)');
   return resolveOptions({
     entry,
@@ -96,5 +97,6 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     verbose: f.verbose === true,
     waitReady: f['wait-ready'] === true || file.waitReady === true,
     ...(stopTimeout ? { stopTimeoutMs: parseMs(stopTimeout[0], stopTimeout[1]) } : {}),
+    ...(readyTimeout ? { readyTimeoutMs: parseMs(readyTimeout[0], readyTimeout[1]) } : {}),
   });
 }

@@ -13,6 +13,7 @@ Options for start:
       --config FILE     options file (default: ./shoal.config.json when present)
       --wait-ready      a worker takes traffic only after the app calls ready() from 'shoal'
       --stop-timeout MS how long workers may finish in-flight requests on stop (default 10000)
+      --ready-timeout MS how long a new worker may take to listen (default 30000)
       --verbose         debug logs, and stack traces on errors
 
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_LOG_LEVEL.

@@ -103,6 +103,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     fatal: (err, detail) => {
       if (detail) process.stderr.write(detail.endsWith('\n') ? detail : `${detail}\n`);
       log.error({ code: err.code }, err.message);
+      process.stderr.write(`shoal: ${err.message}\n`);
       void stop('fatal', 1, true);
     },
   });

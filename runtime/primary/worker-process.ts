@@ -62,7 +62,7 @@ export class WorkerProcess {
     if (from === to) return;
     this.#status = to;
     this.#log.debug({ from, to }, `worker ${from} -> ${to}`);
-    if (to !== 'starting') this.releaseStderr();
+    if (to === 'ready') this.releaseStderr();
   }
 
   send(msg: ToWorker, handle?: unknown, cb?: (err: Error | null) => void): boolean {

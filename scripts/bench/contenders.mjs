@@ -1,0 +1,119 @@
+// The contenders: how each is started, when it counts as ready, how it is
+// stopped. All run the same app (app.cjs) with the same worker count.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fetchOnce } from './clients.mjs';
+import { spawnServer, stopServer } from './procs.mjs';
+
+export const SHOAL_BALANCERS = ['least-conn', 'round-robin', 'least-load'];
+export const BASELINE = 'cluster-rr';
+
+export function contenders({ root, benchDir, workers }) {
+  const app = join(benchDir, 'app.cjs');
+  const launcher = join(benchDir, 'cluster-launcher.mjs');
+  const pm2Bin = join(benchDir, 'node_modules/pm2/bin/pm2-runtime');
+  const shoalCli = join(root, 'dist/runtime/cli/main.js');
+  const node = process.execPath;
+  const list = [
+    { id: 'single', label: 'single process', multi: false, cmd: () => [node, [app]] },
+    { id: 'cluster-rr', label: 'node:cluster RR', multi: true, readyLine: 'ready',
+      cmd: () => [node, [launcher, app, String(workers), 'rr']] },
+    { id: 'cluster-none', label: 'node:cluster SCHED_NONE', multi: true, readyLine: 'ready',
+      cmd: () => [node, [launcher, app, String(workers), 'none']] },
+    { id: 'pm2', label: 'PM2 cluster', multi: true, pm2: true, pm2Cli: join(benchDir, 'node_modules/pm2/bin/pm2'),
+      check: () => (existsSync(pm2Bin) ? null : 'pm2 not installed (npm --prefix scripts/bench install)'),
+      // pm2-runtime keeps the PM2 "God" in the foreground (no daemon), so the
+      // process group holds everything; PM2_HOME is a private temp dir.
+      cmd: () => [node, [pm2Bin, 'start', app, '-i', String(workers), '--name', 'bench']] },
+  ];
+  for (const b of SHOAL_BALANCERS) {
+    list.push({
+      id: `shoal-${b}`, label: `shoal ${b}`, multi: true, shoal: true,
+      check: () => (existsSync(shoalCli) ? null : 'dist/runtime/cli/main.js not found (npm run build, or the CLI has not landed yet)'),
+      cmd: (port) => [node, [shoalCli, 'start', app, '--workers', String(workers), '--port', String(port),
+        '--host', '127.0.0.1', '--balancer', b, '--name', `bench-${b}`]],
+    });
+  }
+  return list.map((c) => ({ ...c, workers: c.multi ? workers : 1, cwd: root }));
+}
+
+function probeOnce(port, timeoutMs) {
+  return new Promise((resolve) => fetchOnce(port, '/', timeoutMs, (o) => resolve(o)));
+}
+
+/**
+ * Starts a contender and waits until GET / answers 200 (and, for multi-worker
+ * runtimes without an exact readiness signal, settleMs more so every worker is
+ * up). Resolves { server } or { error } — never throws, never waits forever.
+ */
+export async function startContender(c, { port, env, readyTimeoutMs, settleMs }) {
+  const problem = c.check?.();
+  if (problem) return { error: problem, permanent: true };
+  const childEnv = { ...env };
+  if (c.shoal) {
+    // shoal owns the port and passes PORT to its workers itself.
+    delete childEnv.PORT;
+    delete childEnv.HOST;
+  }
+  if (c.pm2) {
+    c.pm2Home = mkdtempSync(join(tmpdir(), 'shoal-bench-pm2-'));
+    childEnv.PM2_HOME = c.pm2Home;
+  }
+  const [cmd, args] = c.cmd(port);
+  const t0 = Date.now();
+  const server = spawnServer(cmd, args, { cwd: c.cwd, env: childEnv });
+  const deadline = t0 + readyTimeoutMs;
+  let answered = false;
+  while (Date.now() < deadline) {
+    if (server.exited || server.spawnError) break;
+    if (!c.readyLine || server.lines.includes(c.readyLine)) {
+      if ((await probeOnce(port, 1000)) === 'ok') { answered = true; break; }
+    }
+    await sleep(50);
+  }
+  if (!answered) {
+    const why = server.spawnError ? `spawn failed: ${server.spawnError.message}`
+      : server.exited ? `exited (code ${server.exited.code}, signal ${server.exited.signal}) before serving`
+      : `GET / did not answer 200 within ${readyTimeoutMs} ms`;
+    await stopContender(c, server, 2000);
+    return { error: `${why}; output: ${server.out.trim().slice(-600) || '(none)'}` };
+  }
+  const readyMs = Date.now() - t0;
+  // node:cluster's launcher reports every worker listening; the others get time.
+  if (c.multi && !c.readyLine) await sleep(settleMs);
+  if (server.exited) return { error: `exited (code ${server.exited.code}) right after becoming ready` };
+  return { server, readyMs };
+}
+
+export async function stopContender(c, server, graceMs) {
+  const info = await stopServer(server, graceMs);
+  if (c.pm2 && c.pm2Home) pm2Cleanup(c);
+  return info;
+}
+
+/**
+ * `pm2 kill` against the private PM2_HOME, then remove it. pm2-runtime runs no
+ * daemon, and `pm2 kill` with nothing running would first spawn one (~1 s), so
+ * it runs only when PM2_HOME names a live PM2 process; the group kill in
+ * stopServer has already taken the workers.
+ */
+export function pm2Cleanup(c) {
+  if (!c.pm2Home) return;
+  let pid = NaN;
+  try { pid = Number(readFileSync(join(c.pm2Home, 'pm2.pid'), 'utf8').trim()); } catch { /* no pid file */ }
+  let alive = false;
+  try { alive = pid > 0 && process.kill(pid, 0); } catch { /* not running */ }
+  if (alive && existsSync(c.pm2Cli)) {
+    try {
+      execFileSync(process.execPath, [c.pm2Cli, 'kill'], {
+        env: { ...process.env, PM2_HOME: c.pm2Home }, stdio: 'ignore', timeout: 15000,
+      });
+    } catch { /* best effort; the pid is killed below */ }
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  rmSync(c.pm2Home, { recursive: true, force: true });
+  c.pm2Home = null;
+}

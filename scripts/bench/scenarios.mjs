@@ -1,0 +1,85 @@
+// Scenario definitions: what load each one sends (full and --quick sizes) and
+// which figures it reports. `metrics` flattens a load-generator result into
+// the numbers the report takes medians of; `main` names the ones in its table.
+
+const MIX = { heavyPath: '/cpu?ms=50', heavyRatio: 0.1 };
+
+export const SCENARIOS = [
+  {
+    id: 'a', group: 'a', title: 'Keep-alive throughput',
+    describe: (o) => `autocannon, ${o.connections} keep-alive connections, pipelining ${o.pipelining}, GET /, ${o.durationMs / 1000} s`,
+    job: 'keepAlive',
+    opts: (q) => ({ connections: 50, pipelining: 1, durationMs: q ? 1500 : 8000 }),
+    metrics: (r) => ({
+      rps: r.rps, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
+      errors: r.errors, timeouts: r.timeouts, resets: r.resets, non2xx: r.non2xx,
+    }),
+    main: ['rps', 'p50', 'p99', 'max'],
+  },
+  {
+    id: 'b', group: 'b', title: 'New connection per request (closed loop)',
+    describe: (o) => `${o.concurrency} concurrent loops, \`Connection: close\`, GET /, ${o.durationMs / 1000} s`,
+    job: 'closed',
+    opts: (q) => ({ concurrency: 32, durationMs: q ? 1200 : 6000 }),
+    metrics: (r) => ({
+      rps: r.rps, p50: r.fast.p50, p99: r.fast.p99, max: r.fast.max,
+      errors: r.errors, timeouts: r.timeouts, resets: r.resets,
+    }),
+    main: ['rps', 'p50', 'p99', 'max'],
+  },
+  {
+    id: 'c-open', group: 'c', title: 'Heterogeneous load, open loop',
+    describe: (o) => `${o.rate} req/s on a fixed schedule, new connection each, ${o.mix.heavyRatio * 100}% \`${o.mix.heavyPath}\`, rest GET /, ${o.durationMs / 1000} s`,
+    job: 'open',
+    opts: (q) => ({ rate: 100, durationMs: q ? 2000 : 12000, mix: MIX, seed: 42 }),
+    metrics: (r) => ({
+      fastP50: r.fast.p50, fastP90: r.fast.p90, fastP99: r.fast.p99,
+      heavyP50: r.heavy.p50, heavyP99: r.heavy.p99, lagP99: r.lag.p99,
+      errors: r.errors, timeouts: r.timeouts, resets: r.resets,
+    }),
+    main: ['fastP50', 'fastP90', 'fastP99', 'heavyP50', 'heavyP99'],
+  },
+  {
+    id: 'c-closed', group: 'c', title: 'Heterogeneous load, closed loop',
+    describe: (o) => `${o.concurrency} concurrent loops, new connection each, ${o.mix.heavyRatio * 100}% \`${o.mix.heavyPath}\`, ${o.durationMs / 1000} s`,
+    job: 'closed',
+    opts: (q) => ({ concurrency: 8, durationMs: q ? 1200 : 6000, mix: MIX, seed: 42 }),
+    metrics: (r) => ({
+      rps: r.rps, fastP50: r.fast.p50, fastP90: r.fast.p90, fastP99: r.fast.p99, heavyP99: r.heavy.p99,
+      errors: r.errors, timeouts: r.timeouts, resets: r.resets,
+    }),
+    main: ['rps', 'fastP90', 'fastP99', 'heavyP99'],
+  },
+  {
+    id: 'd', group: 'd', title: 'One worker stalls periodically', stall: true,
+    describe: (o, c) => `BENCH_STALL=1: one worker blocks ${c.stallMs} ms every ${c.stallEveryMs} ms (first stall ${c.stallFirstMs} ms in); ${o.rate} req/s open loop, new connection each, GET /, ${o.durationMs / 1000} s`,
+    job: 'open',
+    opts: (q) => ({ rate: 200, durationMs: q ? 1600 : 10000, seed: 7 }),
+    metrics: (r) => ({
+      p50: r.fast.p50, p99: r.fast.p99, max: r.fast.max, lagP99: r.lag.p99,
+      errors: r.errors, timeouts: r.timeouts, resets: r.resets, stalls: r.stalls, stallPids: r.stallPids,
+    }),
+    main: ['p50', 'p99', 'max'],
+  },
+];
+
+/** Which metrics are better when lower (everything but throughput). */
+export const higherIsBetter = (m) => m === 'rps';
+/** Counters: reported as totals over all runs rather than medians. */
+export const COUNTERS = ['errors', 'timeouts', 'resets', 'non2xx'];
+
+export const LABELS = {
+  rps: 'req/s', p50: 'p50 ms', p99: 'p99 ms', max: 'max ms',
+  fastP50: 'fast p50 ms', fastP90: 'fast p90 ms', fastP99: 'fast p99 ms',
+  heavyP50: 'heavy p50 ms', heavyP99: 'heavy p99 ms',
+};
+
+/** `a,b,c,d` -> scenario objects; `c` means both c-open and c-closed. */
+export function selectScenarios(spec) {
+  if (!spec) return SCENARIOS;
+  const want = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = SCENARIOS.filter((s) => want.includes(s.id) || want.includes(s.group));
+  const unknown = want.filter((w) => !SCENARIOS.some((s) => s.id === w || s.group === w));
+  if (unknown.length) throw new Error(`unknown scenario(s): ${unknown.join(', ')} (known: a, b, c, c-open, c-closed, d)`);
+  return picked;
+}

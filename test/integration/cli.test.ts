@@ -1,0 +1,105 @@
+/**
+ * Bad input through the real CLI: one clear line naming the problem and the
+ * fix, exit code 2 for usage errors, no stack trace unless --verbose.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI, FIXTURES, freePort, runCli } from '../helpers/cluster.js';
+
+const app = path.join(FIXTURES, 'slow.mjs');
+let tmp: string;
+let busy: net.Server;
+let busyPort: number;
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-cli-'));
+  fs.chmodSync(tmp, 0o755);
+  fs.writeFileSync(path.join(tmp, 'unreadable.js'), 'console.log(1)');
+  fs.chmodSync(path.join(tmp, 'unreadable.js'), 0o000);
+  busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  busyPort = (busy.address() as net.AddressInfo).port;
+});
+afterAll(() => { busy.close(); fs.rmSync(tmp, { recursive: true, force: true }); });
+
+// Permission errors cannot happen to root, and CI runs as root: there, these cases run as 'nobody'.
+// That needs the checkout to be readable by 'nobody' (it is under /work); where it is not, the
+// two cases are reported as skipped with the reason, never passed.
+const root = process.getuid?.() === 0;
+const unprivileged = root ? { uid: 65534, gid: 65534 } : {};
+const nobodyCanRun = !root || spawnSync(process.execPath, [CLI, '--version'], { uid: 65534, gid: 65534 }).status === 0;
+if (!nobodyCanRun) console.warn('cli.test: skipping the permission cases: user nobody cannot read this checkout');
+
+describe('bad input', () => {
+  const cases: { name: string; args: () => string[]; code: number; match: RegExp; skip?: boolean }[] = [
+    { name: 'unknown flag', args: () => ['start', app, '--wrokers', '2'], code: 2, match: /unknown option --wrokers.*shoal --help/ },
+    { name: 'unknown command', args: () => ['strat', app], code: 2, match: /unknown command 'strat'/ },
+    { name: 'missing entry', args: () => ['start'], code: 2, match: /missing the app entry file.*shoal start <entry>/ },
+    { name: 'entry not found', args: () => ['start', 'nope/app.js'], code: 2, match: /entry file not found: .*nope\/app\.js/ },
+    { name: 'entry is a folder', args: () => ['start', FIXTURES], code: 2, match: /entry file cannot be read: .*not a file/ },
+    { name: 'unknown balancer', args: () => ['start', app, '--balancer', 'fastest'], code: 2, match: /unknown balancer 'fastest'; choose one of: least-conn, round-robin/ },
+    { name: '--workers 0', args: () => ['start', app, '--workers', '0'], code: 2, match: /invalid value '0' for --workers: expected a whole number of at least 1, or "max"/ },
+    { name: '--workers abc', args: () => ['start', app, '--workers', 'abc'], code: 2, match: /invalid value 'abc' for --workers/ },
+    { name: '--port without value', args: () => ['start', app, '--port'], code: 2, match: /option --port needs a value/ },
+    { name: '--port out of range', args: () => ['start', app, '--port', '70000'], code: 2, match: /invalid value '70000' for --port/ },
+    { name: 'port in use', args: () => ['start', app, '--port', String(busyPort), '--host', '127.0.0.1', '--workers', '1'], code: 2, match: /port 127\.0\.0\.1:\d+ is already in use; stop what listens there or pick another with --port/ },
+  ];
+  it.each(cases)('$name', async ({ args, code, match }) => {
+    const r = await runCli(args());
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(match);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it.runIf(nobodyCanRun)('unreadable entry', async () => {
+    const r = await runCli(['start', path.join(tmp, 'unreadable.js')], unprivileged);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot be read.*EACCES/);
+  });
+
+  it.runIf(nobodyCanRun)('privileged port', async () => {
+    const r = await runCli(['start', app, '--port', '80', '--workers', '1'], unprivileged);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not permitted to listen on \*:80/);
+  });
+
+  it('--verbose adds the stack trace', async () => {
+    const r = await runCli(['start', app, '--workers', '0', '--verbose']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('a bad shoal.config.json is named with what is wrong', async () => {
+    fs.writeFileSync(path.join(tmp, 'shoal.config.json'), '{"workers": 2, "balancr": "x"}');
+    const r = await runCli(['start', app], { cwd: tmp });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/shoal\.config\.json is invalid: unknown key "balancr"/);
+  });
+
+  it('an entry that throws at start-up is reported with its error once, and shoal exits 1 without spinning', async () => {
+    const port = await freePort();
+    const t0 = Date.now();
+    const r = await runCli(['start', path.join(FIXTURES, 'throws.mjs'), '--workers', '2', '--port', String(port)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.match(/database url is missing/g)?.length ?? 0).toBeGreaterThanOrEqual(1);
+    // The app's stack is printed once, not once per worker or retry.
+    expect(r.stderr.match(/Error: database url is missing/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/shoal: the app failed to start: database url is missing/);
+    expect(r.stdout.match(/worker forked/g)?.length ?? 0).toBeLessThanOrEqual(2);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+  });
+
+  it('an app that listens on another port is named in the error', async () => {
+    const [port, wrong] = [await freePort(), await freePort()];
+    const r = await runCli(['start', path.join(FIXTURES, 'wrong-port.mjs'), '--workers', '1', '--port', String(port), '--ready-timeout', '1500'], {
+      env: { WRONG_PORT: String(wrong) },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`never listened on port ${port} \\(it listened on ${wrong}\\); make it call listen\\(process.env.PORT\\)`));
+  });
+});
