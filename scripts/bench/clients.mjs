@@ -21,7 +21,7 @@ function requestBytes(path) {
 
 const ERROR_KINDS = { ECONNRESET: 'reset', EPIPE: 'reset', ECONNREFUSED: 'refused' };
 
-/** One request on a fresh connection; cb(outcome, ms) exactly once. */
+/** One request on a fresh connection; cb(outcome, ms, response) exactly once. */
 export function fetchOnce(port, path, timeoutMs, cb) {
   const t0 = performance.now();
   const sock = net.connect(port, HOST);
@@ -35,7 +35,7 @@ export function fetchOnce(port, path, timeoutMs, cb) {
     done = true;
     clearTimeout(timer);
     sock.destroy();
-    cb(outcome, performance.now() - t0);
+    cb(outcome, performance.now() - t0, buf);
   }
   sock.setNoDelay(true);
   sock.write(requestBytes(path));

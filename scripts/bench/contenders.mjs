@@ -18,12 +18,15 @@ export function contenders({ root, benchDir, workers }) {
   const shoalCli = join(root, 'dist/runtime/cli/main.js');
   const node = process.execPath;
   const list = [
-    { id: 'single', label: 'single process', multi: false, cmd: () => [node, [app]] },
+    { id: 'single', label: 'single process', multi: false, how: '`node app.cjs`', cmd: () => [node, [app]] },
     { id: 'cluster-rr', label: 'node:cluster RR', multi: true, readyLine: 'ready',
+      how: '`cluster-launcher.mjs` forks N workers, `cluster.SCHED_RR` (primary accepts, hands connections round robin)',
       cmd: () => [node, [launcher, app, String(workers), 'rr']] },
     { id: 'cluster-none', label: 'node:cluster SCHED_NONE', multi: true, readyLine: 'ready',
+      how: 'same launcher, `cluster.SCHED_NONE` (workers share the listen socket, the kernel balances)',
       cmd: () => [node, [launcher, app, String(workers), 'none']] },
     { id: 'pm2', label: 'PM2 cluster', multi: true, pm2: true, pm2Cli: join(benchDir, 'node_modules/pm2/bin/pm2'),
+      how: '`pm2-runtime start app.cjs -i N` with a private PM2_HOME (PM2 cluster mode is node:cluster RR underneath)',
       check: () => (existsSync(pm2Bin) ? null : 'pm2 not installed (npm --prefix scripts/bench install)'),
       // pm2-runtime keeps the PM2 "God" in the foreground (no daemon), so the
       // process group holds everything; PM2_HOME is a private temp dir.
@@ -32,6 +35,7 @@ export function contenders({ root, benchDir, workers }) {
   for (const b of SHOAL_BALANCERS) {
     list.push({
       id: `shoal-${b}`, label: `shoal ${b}`, multi: true, shoal: true,
+      how: `\`node dist/runtime/cli/main.js start app.cjs --workers N --port P --host 127.0.0.1 --balancer ${b} --name bench-${b}\``,
       check: () => (existsSync(shoalCli) ? null : 'dist/runtime/cli/main.js not found (npm run build, or the CLI has not landed yet)'),
       cmd: (port) => [node, [shoalCli, 'start', app, '--workers', String(workers), '--port', String(port),
         '--host', '127.0.0.1', '--balancer', b, '--name', `bench-${b}`]],
@@ -42,6 +46,30 @@ export function contenders({ root, benchDir, workers }) {
 
 function probeOnce(port, timeoutMs) {
   return new Promise((resolve) => fetchOnce(port, '/', timeoutMs, (o) => resolve(o)));
+}
+
+/** The pid of whichever worker answered GET /stall (the app reports its pid). */
+function workerPid(port) {
+  return new Promise((resolve) => fetchOnce(port, '/stall', 1000, (o, _ms, buf) => {
+    const m = o === 'ok' && /"pid":(\d+)/.exec(buf.toString('latin1'));
+    resolve(m ? Number(m[1]) : null);
+  }));
+}
+
+/**
+ * Multi-worker readiness: wait until every worker has answered (distinct pids),
+ * at most settleMs. A balancer that always picks the same idle worker (least-conn
+ * ties) simply runs into the cap, which is the plain "1 s more" rule.
+ */
+async function allWorkersUp(port, workers, settleMs) {
+  const pids = new Set();
+  const end = Date.now() + settleMs;
+  while (Date.now() < end && pids.size < workers) {
+    const pid = await workerPid(port);
+    if (pid) pids.add(pid);
+    else await sleep(20);
+  }
+  return pids.size;
 }
 
 /**
@@ -81,11 +109,14 @@ export async function startContender(c, { port, env, readyTimeoutMs, settleMs })
     await stopContender(c, server, 2000);
     return { error: `${why}; output: ${server.out.trim().slice(-600) || '(none)'}` };
   }
-  const readyMs = Date.now() - t0;
   // node:cluster's launcher reports every worker listening; the others get time.
-  if (c.multi && !c.readyLine) await sleep(settleMs);
-  if (server.exited) return { error: `exited (code ${server.exited.code}) right after becoming ready` };
-  return { server, readyMs };
+  const seen = c.multi && !c.readyLine ? await allWorkersUp(port, c.workers, settleMs) : null;
+  const readyMs = Date.now() - t0;
+  if (server.exited) {
+    await stopContender(c, server, 2000);
+    return { error: `exited (code ${server.exited.code}) right after becoming ready` };
+  }
+  return { server, readyMs, workersSeen: seen };
 }
 
 export async function stopContender(c, server, graceMs) {

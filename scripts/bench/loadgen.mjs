@@ -12,6 +12,9 @@ function keepAlive({ port, path = '/', connections, pipelining = 1, durationMs, 
       pipelining,
       duration: durationMs / 1000,
       timeout: timeoutMs / 1000,
+      // autocannon checks its stop flag once per sample interval (1 s by
+      // default), which would round every duration up to whole seconds.
+      sampleInt: 100,
     }, (err, r) => {
       if (err) return reject(err);
       const l = r.latency;

@@ -9,7 +9,7 @@ export const SCENARIOS = [
     id: 'a', group: 'a', title: 'Keep-alive throughput',
     describe: (o) => `autocannon, ${o.connections} keep-alive connections, pipelining ${o.pipelining}, GET /, ${o.durationMs / 1000} s`,
     job: 'keepAlive',
-    opts: (q) => ({ connections: 50, pipelining: 1, durationMs: q ? 1500 : 8000 }),
+    opts: (q) => ({ connections: 50, pipelining: 1, durationMs: q ? 1000 : 8000 }),
     metrics: (r) => ({
       rps: r.rps, p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max,
       errors: r.errors, timeouts: r.timeouts, resets: r.resets, non2xx: r.non2xx,
@@ -20,7 +20,7 @@ export const SCENARIOS = [
     id: 'b', group: 'b', title: 'New connection per request (closed loop)',
     describe: (o) => `${o.concurrency} concurrent loops, \`Connection: close\`, GET /, ${o.durationMs / 1000} s`,
     job: 'closed',
-    opts: (q) => ({ concurrency: 32, durationMs: q ? 1200 : 6000 }),
+    opts: (q) => ({ concurrency: 32, durationMs: q ? 1000 : 6000 }),
     metrics: (r) => ({
       rps: r.rps, p50: r.fast.p50, p99: r.fast.p99, max: r.fast.max,
       errors: r.errors, timeouts: r.timeouts, resets: r.resets,
@@ -31,7 +31,7 @@ export const SCENARIOS = [
     id: 'c-open', group: 'c', title: 'Heterogeneous load, open loop',
     describe: (o) => `${o.rate} req/s on a fixed schedule, new connection each, ${o.mix.heavyRatio * 100}% \`${o.mix.heavyPath}\`, rest GET /, ${o.durationMs / 1000} s`,
     job: 'open',
-    opts: (q) => ({ rate: 100, durationMs: q ? 2000 : 12000, mix: MIX, seed: 42 }),
+    opts: (q) => ({ rate: 100, durationMs: q ? 1500 : 12000, mix: MIX, seed: 42 }),
     metrics: (r) => ({
       fastP50: r.fast.p50, fastP90: r.fast.p90, fastP99: r.fast.p99,
       heavyP50: r.heavy.p50, heavyP99: r.heavy.p99, lagP99: r.lag.p99,
@@ -43,7 +43,7 @@ export const SCENARIOS = [
     id: 'c-closed', group: 'c', title: 'Heterogeneous load, closed loop',
     describe: (o) => `${o.concurrency} concurrent loops, new connection each, ${o.mix.heavyRatio * 100}% \`${o.mix.heavyPath}\`, ${o.durationMs / 1000} s`,
     job: 'closed',
-    opts: (q) => ({ concurrency: 8, durationMs: q ? 1200 : 6000, mix: MIX, seed: 42 }),
+    opts: (q) => ({ concurrency: 8, durationMs: q ? 1000 : 6000, mix: MIX, seed: 42 }),
     metrics: (r) => ({
       rps: r.rps, fastP50: r.fast.p50, fastP90: r.fast.p90, fastP99: r.fast.p99, heavyP99: r.heavy.p99,
       errors: r.errors, timeouts: r.timeouts, resets: r.resets,
@@ -54,7 +54,7 @@ export const SCENARIOS = [
     id: 'd', group: 'd', title: 'One worker stalls periodically', stall: true,
     describe: (o, c) => `BENCH_STALL=1: one worker blocks ${c.stallMs} ms every ${c.stallEveryMs} ms (first stall ${c.stallFirstMs} ms in); ${o.rate} req/s open loop, new connection each, GET /, ${o.durationMs / 1000} s`,
     job: 'open',
-    opts: (q) => ({ rate: 200, durationMs: q ? 1600 : 10000, seed: 7 }),
+    opts: (q) => ({ rate: 200, durationMs: q ? 1200 : 10000, seed: 7 }),
     metrics: (r) => ({
       p50: r.fast.p50, p99: r.fast.p99, max: r.fast.max, lagP99: r.lag.p99,
       errors: r.errors, timeouts: r.timeouts, resets: r.resets, stalls: r.stalls, stallPids: r.stallPids,

@@ -3,6 +3,7 @@
  * for integration tests, and reads its JSON log lines.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -126,4 +127,17 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     const t = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
     p.once('exit', (code, signal) => { clearTimeout(t); resolve({ code, signal, stdout, stderr }); });
   });
+}
+
+/**
+ * Whether a process is running. A zombie counts as dead: once its parent
+ * (the primary) is gone, an exited worker may stay a zombie until an init
+ * that reaps gets to it, and kill(pid, 0) still succeeds on it.
+ */
+export function isAlive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX]/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
