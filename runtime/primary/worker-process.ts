@@ -47,6 +47,10 @@ export class WorkerProcess {
       env: { ...spec.env, [ENV.workerId]: String(id) },
       stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
       serialization: 'json',
+      // Its own process group: Ctrl-C on a terminal (or a signal to the group) reaches only the
+      // primary, which then retires the workers gracefully instead of them dying mid-request.
+      // A worker whose primary is gone exits on its IPC 'disconnect'.
+      detached: true,
     });
     this.child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
     this.child.on('message', (msg, handle) => { dispatch(onMessage, msg, this, handle); });

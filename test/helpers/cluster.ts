@@ -50,6 +50,8 @@ export interface StartOptions {
   /** Wait for the "cluster ready" log line (default true). */
   waitReady?: boolean;
   readyTimeoutMs?: number;
+  /** Start the primary as the leader of its own process group (as a shell does), so a test can signal the group. */
+  ownGroup?: boolean;
 }
 
 export async function startCluster(entry: string, opts: StartOptions = {}): Promise<Cluster> {
@@ -61,6 +63,7 @@ export async function startCluster(entry: string, opts: StartOptions = {}): Prom
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, ...opts.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownGroup === true,
   });
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];

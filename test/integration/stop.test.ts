@@ -32,6 +32,19 @@ describe('graceful stop', () => {
     for (const pid of workerPids(c)) expect(alive(pid)).toBe(false);
   });
 
+  it('Ctrl-C on a terminal (SIGINT to the whole process group) still drains gracefully', async () => {
+    cluster = await startCluster(app, { workers: 2, ownGroup: true });
+    const c = cluster;
+    const inflight = Array.from({ length: 4 }, () => request(c.port, '/?ms=1000', false, 10_000));
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(-c.proc.pid!, 'SIGINT');
+    const done = await Promise.all(inflight);
+    expect(done.map((r) => r.status)).toEqual(Array(4).fill(200));
+    expect(await c.exited).toEqual({ code: 0, signal: null });
+    const exits = c.logs.filter((l) => l.msg === 'worker exited');
+    expect(exits.map((l) => l.code)).toEqual([0, 0]);
+  });
+
   it('a keep-alive request in flight during stop is answered with Connection: close', async () => {
     cluster = await startCluster(app, { workers: 1 });
     const c = cluster;

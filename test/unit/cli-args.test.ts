@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { GLOBAL_FLAGS, parseArgs, START_FLAGS } from '../../runtime/cli/args.js';
+import { defaultName, parsePort, parseWorkers } from '../../runtime/cli/config.js';
+import { restartDelay } from '../../runtime/primary/backoff.js';
+import { prettyLine } from '../../runtime/log.js';
+
+const spec = (cmd: string | undefined) => (cmd === 'start' ? START_FLAGS : GLOBAL_FLAGS);
+
+describe('argument parsing', () => {
+  it.each([
+    [['start', 'app.js'], { command: 'start', positionals: ['app.js'], flags: {}, rest: [] }],
+    [['start', 'app.js', '-w', '4', '--port=8080'], { command: 'start', positionals: ['app.js'], flags: { workers: '4', port: '8080' }, rest: [] }],
+    [['start', 'app.js', '--wait-ready', '--', '--app-flag', 'x'], { command: 'start', positionals: ['app.js'], flags: { 'wait-ready': true }, rest: ['--app-flag', 'x'] }],
+    [['--version'], { command: undefined, positionals: [], flags: { version: true }, rest: [] }],
+  ])('%j', (argv, expected) => { expect(parseArgs(argv, spec)).toEqual(expected); });
+
+  it.each([
+    [['start', 'app.js', '--nope'], /unknown option --nope/],
+    [['start', 'app.js', '--port'], /--port needs a value/],
+    [['start', 'app.js', '--port', '--workers', '2'], /--port needs a value/],
+    [['start', 'app.js', '--wait-ready=yes'], /invalid value 'yes' for --wait-ready/],
+    [['--workers', '2'], /unknown option --workers/],
+  ])('%j is refused', (argv, err) => { expect(() => parseArgs(argv, spec)).toThrow(err); });
+
+  it('parses workers and ports strictly', () => {
+    expect(parseWorkers('3')).toBe(3);
+    expect(parseWorkers('max')).toBeGreaterThanOrEqual(1);
+    for (const bad of ['0', '-1', '1.5', 'two', '']) expect(() => parseWorkers(bad)).toThrow(/--workers/);
+    expect(parsePort('0')).toBe(0);
+    for (const bad of ['65536', '-1', 'http', '80.5']) expect(() => parsePort(bad)).toThrow(/--port/);
+  });
+
+  it('names a cluster after the entry folder', () => {
+    expect(defaultName('/srv/my-shop/server.js')).toBe('my-shop');
+    expect(defaultName('/srv/my shop!/server.js')).toBe('my-shop-');
+  });
+});
+
+describe('restart backoff', () => {
+  it.each([[1, 100], [2, 200], [3, 400], [5, 1600], [10, 15000], [100, 15000]])('attempt %i waits %i ms', (attempt, ms) => {
+    expect(restartDelay(attempt, 100, 15_000)).toBe(ms);
+  });
+});
+
+describe('pretty logs', () => {
+  it('prints level, message and fields on one line', () => {
+    const line = prettyLine(JSON.stringify({ level: 40, time: 0, pid: 1, msg: 'worker exited', worker: 2, signal: 'SIGKILL' }), false);
+    expect(line).toBe('00:00:00.000 WARN  worker exited  worker=2 signal=SIGKILL\n');
+  });
+});

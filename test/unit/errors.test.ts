@@ -1,0 +1,28 @@
+/** Pins the public error codes: renaming or dropping one must be a deliberate, visible change. */
+import { describe, expect, it } from 'vitest';
+import { ERRORS, ShoalError } from '../../runtime/errors.js';
+
+describe('error registry', () => {
+  it('has exactly these stable codes', () => {
+    expect(Object.keys(ERRORS).sort()).toEqual([
+      'SHOAL_ERR_BAD_CONFIG', 'SHOAL_ERR_BAD_VALUE', 'SHOAL_ERR_CRASH_LOOP', 'SHOAL_ERR_ENTRY_NOT_FOUND',
+      'SHOAL_ERR_ENTRY_UNREADABLE', 'SHOAL_ERR_LISTEN', 'SHOAL_ERR_MISSING_ENTRY', 'SHOAL_ERR_MISSING_VALUE',
+      'SHOAL_ERR_NOT_LISTENING', 'SHOAL_ERR_PORT_DENIED', 'SHOAL_ERR_PORT_IN_USE', 'SHOAL_ERR_READY_TIMEOUT',
+      'SHOAL_ERR_UNKNOWN_BALANCER', 'SHOAL_ERR_UNKNOWN_COMMAND', 'SHOAL_ERR_UNKNOWN_FLAG', 'SHOAL_ERR_WORKER_STARTUP',
+    ]);
+  });
+
+  it.each([
+    ['SHOAL_ERR_UNKNOWN_FLAG', true], ['SHOAL_ERR_PORT_IN_USE', true], ['SHOAL_ERR_UNKNOWN_BALANCER', true],
+    ['SHOAL_ERR_WORKER_STARTUP', false], ['SHOAL_ERR_CRASH_LOOP', false], ['SHOAL_ERR_LISTEN', false],
+  ] as const)('%s is a usage error: %s', (code, usage) => {
+    expect(new ShoalError(code, 'x', 'y', 'z').usage).toBe(usage);
+  });
+
+  it('carries its code and a message built from its arguments', () => {
+    const e = new ShoalError('SHOAL_ERR_BAD_VALUE', '--workers', '0', 'a whole number');
+    expect(e).toBeInstanceOf(Error);
+    expect(e.code).toBe('SHOAL_ERR_BAD_VALUE');
+    expect(e.message).toBe("invalid value '0' for --workers: expected a whole number");
+  });
+});
