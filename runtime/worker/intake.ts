@@ -35,9 +35,27 @@ export class Intake {
   #elu = performance.eventLoopUtilization();
   #lastInflight = -1;
   #quietTicks = 0;
+  #lastReportAt = 0;
+  #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  readonly #intervalMs: number;
 
-  constructor(state: WorkerState) {
+  constructor(state: WorkerState, intervalMs: number) {
     this.#state = state;
+    this.#intervalMs = intervalMs;
+  }
+
+  /**
+   * A close or a finished request happened: report it soon. Leading-edge
+   * throttle: when the last report is older than the interval, report on the
+   * next turn of the loop (a quiet worker's close reaches the primary at
+   * once, so it does not look busier than it is); otherwise the change waits
+   * for the end of the interval and rides in one batch with the others.
+   */
+  #changed(): void {
+    if (this.#scheduled) return;
+    const wait = this.#lastReportAt + this.#intervalMs - performance.now();
+    const fire = (): void => { this.#scheduled = undefined; this.report(0); };
+    this.#scheduled = wait <= 0 ? setImmediate(fire) : setTimeout(fire, wait);
   }
 
   get inflight(): number { return this.#inflight; }
@@ -52,6 +70,7 @@ export class Intake {
         this.#inflight--;
         this.#done++;
         this.#open.delete(res);
+        this.#changed();
       });
     });
   }
@@ -89,7 +108,7 @@ export class Intake {
     const si = socket as unknown as SocketInternals;
     si.server = server;
     si._server = server;
-    socket.once('close', () => { this.#closed++; });
+    socket.once('close', () => { this.#closed++; this.#changed(); });
     server.emit('connection', socket);
   }
 
@@ -100,7 +119,7 @@ export class Intake {
   }
 
   /**
-   * One batched load report, or nothing when there is nothing new: closes
+   * One batched load report (also run by a periodic timer), or nothing when there is nothing new: closes
    * since the last report, requests in flight, requests done, and event-loop
    * utilisation. A quiet worker still reports every `idleEvery` ticks so the
    * primary's view of its ELU does not go stale.
@@ -109,6 +128,7 @@ export class Intake {
     const elu = performance.eventLoopUtilization(this.#elu);
     const changed = this.#closed > 0 || this.#done > 0 || this.#inflight !== this.#lastInflight;
     if (!changed && ++this.#quietTicks < idleEvery) return;
+    this.#lastReportAt = performance.now();
     this.#elu = performance.eventLoopUtilization();
     this.#quietTicks = 0;
     this.#lastInflight = this.#inflight;

@@ -13,11 +13,15 @@ import { Intake } from './intake.js';
 import { workerState } from './state.js';
 import { dispatch, ENV, type Handlers, type ToWorker } from '../ipc/messages.js';
 
+/** The periodic report runs every IDLE_REPORT_FACTOR intervals; a quiet worker sends every other one (ELU stays fresh). */
+const IDLE_REPORT_FACTOR = 4;
+
 function main(): void {
   const port = Number(process.env[ENV.port]);
   if (!process.send || !Number.isInteger(port)) return; // not launched by a shoal primary
   const state = workerState();
-  const intake = new Intake(state);
+  const reportMs = Number(process.env[ENV.reportMs] ?? 25);
+  const intake = new Intake(state, reportMs);
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
@@ -59,8 +63,8 @@ function main(): void {
   };
   process.on('message', (msg, handle) => { dispatch(table, msg, handle); });
 
-  const reportMs = Number(process.env[ENV.reportMs] ?? 25);
-  setInterval(() => intake.report(), reportMs).unref();
+  // The periodic report keeps event-loop utilisation fresh on a quiet worker; changes report themselves.
+  setInterval(() => intake.report(2), reportMs * IDLE_REPORT_FACTOR).unref();
 
   // The primary is gone (even kill -9): exit rather than linger as an orphan.
   process.on('disconnect', () => { process.exit(0); });
