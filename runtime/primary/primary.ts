@@ -82,9 +82,10 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
 
   const stop = (reason: string, code = 0, force = false): Promise<number> => {
     stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // close() stops accepting at once. Its callback would wait for every socket the server
+      // accepted (queued ones included), so we do not wait for it: the queue is settled below.
+      server.close();
       log.info({ reason, stopTimeoutMs: opts.stopTimeoutMs }, 'stopping');
-      await closed;
       // Connections already accepted are still owed a worker: hand them out before retiring the workers.
       if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
       await supervisor.stopAll(opts.stopTimeoutMs, force);

@@ -69,8 +69,13 @@ export class Supervisor {
       },
       unlisten: (_m, w) => {
         if (w.status === 'draining') return;
-        this.#log.warn({ worker: w.id }, 'the app closed its server; no new connections go to this worker');
+        // The app closed its server on its own: this worker will never serve again. Let it finish
+        // what it has and exit, and start a replacement when it does.
+        this.#log.warn({ worker: w.id }, 'the app closed its server; retiring this worker and starting a replacement');
         d.removeWorker(w);
+        w.replaceOnExit = true;
+        w.setStatus('draining');
+        w.send({ shoal: 'stop', timeoutMs: opts.stopTimeoutMs });
       },
       'other-listen': (m, w) => { w.otherPorts.push(m.port); },
       fatal: (m, w) => { w.fatal = { message: m.message, ...(m.stack ? { stack: m.stack } : {}) }; },
@@ -129,7 +134,7 @@ export class Supervisor {
 
   #exited(slot: Slot, w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
     const wasStarting = w.status === 'starting';
-    const retiring = w.status === 'draining';
+    const retiring = w.status === 'draining' && !w.replaceOnExit;
     w.setStatus('exited');
     this.#dispatcher.workerGone(w);
     if (slot.worker === w) slot.worker = undefined;

@@ -33,6 +33,8 @@ export class WorkerProcess {
   #stderrBytes = 0;
   #holdStderr = true;
   otherPorts: string[] = [];
+  /** Retiring, but to be replaced when it exits (the app closed its own server). */
+  replaceOnExit = false;
   fatal: { message: string; stack?: string } | undefined;
   requestsDone = 0;
   rss = 0;
