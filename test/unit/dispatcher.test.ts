@@ -1,0 +1,109 @@
+/**
+ * The dispatcher's bookkeeping, with stand-in workers and sockets (in
+ * addition to test/integration/dispatch.test.ts, which uses real processes):
+ * credit window, queue order, refuse, and re-dispatch when a worker dies.
+ */
+import { describe, expect, it } from 'vitest';
+import type net from 'node:net';
+import pino from 'pino';
+import { Dispatcher } from '../../runtime/primary/dispatcher.js';
+import type { WorkerProcess } from '../../runtime/primary/worker-process.js';
+import { createScheduler } from '../../runtime/scheduler/index.js';
+
+interface Sent { worker: number; id: number; socket: FakeSocket }
+class FakeSocket {
+  destroyed = false;
+  constructor(readonly name: string, readonly remoteAddress = '127.0.0.1') {}
+  readonly _handle = { socket: this };
+  on(): this { return this; }
+  destroy(): void { this.destroyed = true; }
+  resume(): void {}
+  end(): void { this.destroyed = true; }
+}
+
+function setup(creditWindow = 2) {
+  const sent: Sent[] = [];
+  const d = new Dispatcher(createScheduler('round-robin', { slowStartMs: 0 }), { creditWindow, queueTimeoutMs: 60_000 }, pino({ level: 'silent' }));
+  const worker = (id: number): WorkerProcess => {
+    const w = {
+      id,
+      load: { id, weight: 1, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: 0 },
+      send: (msg: { id: number }, handle: { socket: FakeSocket }) => { sent.push({ worker: id, id: msg.id, socket: handle.socket }); return true; },
+    };
+    return w as unknown as WorkerProcess;
+  };
+  const accept = (name: string) => { const s = new FakeSocket(name); d.accept(s as unknown as net.Socket); return s; };
+  return { d, sent, worker, accept };
+}
+
+describe('dispatcher', () => {
+  it('queues while no worker is routable, then hands out in arrival order', () => {
+    const { d, sent, worker, accept } = setup();
+    accept('a'); accept('b');
+    expect(d.queued).toBe(2);
+    d.addWorker(worker(1));
+    expect(sent.map((s) => s.socket.name)).toEqual(['a', 'b']);
+    expect(d.queued).toBe(0);
+  });
+
+  it('never exceeds the credit window per worker; an ack frees credit and closes the primary copy', () => {
+    const { d, sent, worker, accept } = setup(2);
+    const w = worker(1);
+    d.addWorker(w);
+    const socks = ['a', 'b', 'c', 'd'].map(accept);
+    expect(sent).toHaveLength(2);
+    expect(w.load.pending).toBe(2);
+    expect(d.queued).toBe(2);
+    d.ack(w, sent[0]!.id, 0);
+    expect(socks[0]!.destroyed).toBe(true);
+    expect(sent.map((s) => s.socket.name)).toEqual(['a', 'b', 'c']);
+    expect(w.load).toMatchObject({ pending: 2, conns: 3 });
+    d.ack(w, sent[1]!.id, 2);
+    expect(w.load).toMatchObject({ pending: 2, conns: 2 });
+  });
+
+  it('a refused socket goes to the front of the queue and then to another worker', () => {
+    const { d, sent, worker, accept } = setup(1);
+    const w1 = worker(1);
+    const w2 = worker(2);
+    d.addWorker(w1);
+    accept('a');
+    accept('b');
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1']);
+    d.removeWorker(w1); // draining: it refuses what it still gets
+    d.refuse(w1, sent[0]!.id);
+    expect(w1.load).toMatchObject({ pending: 0, conns: 0 });
+    d.addWorker(w2);
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a@2']);
+    expect(d.stats.refused).toBe(1);
+  });
+
+  it('when a worker dies, everything it had not acknowledged is handed to others first, untouched', () => {
+    const { d, sent, worker, accept } = setup(2);
+    const w1 = worker(1);
+    const w2 = worker(2);
+    d.addWorker(w1);
+    d.addWorker(w2);
+    const socks = ['a', 'b', 'c', 'd', 'e'].map(accept);
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'b@2', 'c@1', 'd@2']);
+    d.ack(w2, sent[1]!.id, 0); // b acknowledged by 2: e goes to 2
+    expect(sent.at(-1)).toMatchObject({ worker: 2 });
+    d.workerGone(w1);
+    expect(socks[0]!.destroyed || socks[2]!.destroyed).toBe(false);
+    expect(d.stats.redispatched).toBe(2);
+    // 2 has no credit left (d and e pending): a and c wait at the head of the queue, in order.
+    expect(sent.slice(5).map((s) => `${s.socket.name}@${s.worker}`)).toEqual([]);
+    d.ack(w2, sent[3]!.id, 0);
+    expect(sent.slice(5).map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@2']);
+    d.ack(w2, sent[4]!.id, 0);
+    expect(sent.slice(5).map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@2', 'c@2']);
+  });
+
+  it('abandonQueue closes what no worker will take', () => {
+    const { d, accept } = setup();
+    const s = accept('a');
+    d.abandonQueue();
+    expect(s.destroyed).toBe(true);
+    expect(d.queued).toBe(0);
+  });
+});
