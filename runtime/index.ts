@@ -23,7 +23,8 @@ export function ready(): void {
   const s = workerState();
   if (s.readyCalled) return;
   s.readyCalled = true;
-  if (isWorker) s.send({ shoal: 'ready' });
+  // Before the app listened there is nothing to route to: the shim sends it when the server is adopted.
+  if (isWorker && s.servers.length > 0) s.send({ shoal: 'ready' });
 }
 
 /**

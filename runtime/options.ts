@@ -48,7 +48,7 @@ export const DEFAULTS = {
   queueTimeoutMs: 10_000,
   readyTimeoutMs: 30_000,
   stopTimeoutMs: 10_000,
-  reportIntervalMs: 25,
+  reportIntervalMs: 10,
   restartDelayMs: 100,
   restartDelayMaxMs: 15_000,
   stableAfterMs: 10_000,

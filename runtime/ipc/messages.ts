@@ -25,8 +25,12 @@ export type ToPrimary =
    * `closed` piggybacks the connections closed since the last report (saves a message).
    */
   | { shoal: 'ack'; id: number; closed: number }
-  /** The worker refuses handoff `id` (draining, over maxConnections, no server): hand it to another. */
-  | { shoal: 'refuse'; id: number }
+  /**
+   * The worker refuses handoff `id`: hand it to another. `full`: the app's
+   * server is at its maxConnections (routable again after a close);
+   * `closed`: no server or retiring (not routable any more).
+   */
+  | { shoal: 'refuse'; id: number; reason: RefuseReason }
   /**
    * Load report, batched: connections closed since the last report,
    * requests in flight now, requests completed since the last report,
@@ -39,6 +43,8 @@ export type ToPrimary =
   | { shoal: 'other-listen'; port: string }
   /** The entry threw during start-up; sent before the worker exits. */
   | { shoal: 'fatal'; message: string; stack?: string };
+
+export type RefuseReason = 'full' | 'closed';
 
 export type ToWorkerType = ToWorker['shoal'];
 export type ToPrimaryType = ToPrimary['shoal'];

@@ -18,6 +18,7 @@
 import type net from 'node:net';
 import type { Logger } from 'pino';
 import type { Scheduler, WorkerLoad } from '../scheduler/types.js';
+import type { RefuseReason } from '../ipc/messages.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /** How long a connection we are closing may take to finish its FIN exchange before we destroy it. */
@@ -38,6 +39,8 @@ export class Dispatcher {
   #queue: Queued[] = [];
   readonly #pending = new Map<number, Handoff>();
   readonly #workers = new Map<number, WorkerProcess>();
+  /** Workers that refused a handoff at their app's maxConnections: skipped until they report a close. */
+  readonly #full = new Set<number>();
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #canTake: (w: WorkerLoad) => boolean;
@@ -48,7 +51,7 @@ export class Dispatcher {
     this.#scheduler = scheduler;
     this.#opts = opts;
     this.#log = log;
-    this.#canTake = (w) => w.pending < this.#opts.creditWindow;
+    this.#canTake = (w) => w.pending < this.#opts.creditWindow && !this.#full.has(w.id);
   }
 
   get queued(): number { return this.#queue.length; }
@@ -74,6 +77,7 @@ export class Dispatcher {
 
   /** No new connection goes to this worker; handoffs still in flight are settled by ack/refuse/exit. */
   removeWorker(w: WorkerProcess): void {
+    this.#full.delete(w.id);
     if (!this.#workers.delete(w.id)) return;
     this.#scheduler.remove(w.id);
   }
@@ -107,9 +111,16 @@ export class Dispatcher {
     this.#drain();
   }
 
-  refuse(w: WorkerProcess, id: number): void {
+  /**
+   * The worker refused handoff `id`. It is not offered another connection
+   * until it can take one (a close for `full`, never for `closed`), so a
+   * refused socket cannot bounce between the primary and the same worker.
+   */
+  refuse(w: WorkerProcess, id: number, reason: RefuseReason): void {
     const h = this.#pending.get(id);
     if (!h) return;
+    if (reason === 'full') this.#full.add(w.id);
+    else this.removeWorker(w);
     this.#pending.delete(id);
     w.load.pending--;
     w.load.conns--;
@@ -120,7 +131,9 @@ export class Dispatcher {
 
   /** Connections the worker reports closed. */
   closed(w: WorkerProcess, n: number): void {
-    if (n > 0) w.load.conns = Math.max(0, w.load.conns - n);
+    if (n <= 0) return;
+    w.load.conns = Math.max(0, w.load.conns - n);
+    if (this.#full.delete(w.id)) this.#drain();
   }
 
   /** Closes queued connections (the listener is closed and no worker will take them). */

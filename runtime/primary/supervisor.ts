@@ -59,7 +59,7 @@ export class Supervisor {
       listening: (_m, w) => { if (!opts.waitReady) this.#ready(w); },
       ready: (_m, w) => { if (opts.waitReady) this.#ready(w); },
       ack: (m, w) => d.ack(w, m.id, m.closed),
-      refuse: (m, w) => d.refuse(w, m.id),
+      refuse: (m, w) => d.refuse(w, m.id, m.reason),
       load: (m, w) => {
         d.closed(w, m.closed);
         w.load.inflight = m.inflight;

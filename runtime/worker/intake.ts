@@ -36,6 +36,9 @@ export class Intake {
   #lastInflight = -1;
   #quietTicks = 0;
   #lastReportAt = 0;
+  #connections = 0;
+  /** Conditions someone waits for; checked whenever a request or a connection ends. */
+  readonly #waiters: { cond: () => boolean; resolve: () => void }[] = [];
   #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #intervalMs: number;
 
@@ -58,7 +61,35 @@ export class Intake {
     this.#scheduled = wait <= 0 ? setImmediate(fire) : setTimeout(fire, wait);
   }
 
+  /**
+   * A request started on an idle worker. Report it now, synchronously, when
+   * the throttle allows: the IPC write reaches the pipe before the app's
+   * handler runs, so even a handler that then blocks the event loop for a
+   * long time has told the primary it is busy (a report scheduled for later
+   * could not leave until the handler is done).
+   */
+  #busy(): void {
+    if (this.#inflight !== 1 || this.#scheduled) return;
+    if (performance.now() - this.#lastReportAt >= this.#intervalMs) this.report(0);
+    else this.#changed();
+  }
+
   get inflight(): number { return this.#inflight; }
+  /** Connections this worker took from the primary and that are still open. */
+  get connections(): number { return this.#connections; }
+
+  /** Resolves once `cond` holds, checked now and after every request or connection that ends. */
+  until(cond: () => boolean): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve) => { this.#waiters.push({ cond, resolve }); });
+  }
+
+  #settle(): void {
+    for (let i = this.#waiters.length - 1; i >= 0; i--) {
+      const w = this.#waiters[i]!;
+      if (w.cond()) { this.#waiters.splice(i, 1); w.resolve(); }
+    }
+  }
 
   /** Counts requests of an adopted server, and marks them Connection: close while draining. */
   track(server: net.Server): void {
@@ -66,11 +97,13 @@ export class Intake {
       this.#inflight++;
       if (this.#state.draining) res.shouldKeepAlive = false;
       this.#open.add(res);
+      this.#busy();
       res.once('close', () => {
         this.#inflight--;
         this.#done++;
         this.#open.delete(res);
         this.#changed();
+        this.#settle();
       });
     });
   }
@@ -80,13 +113,13 @@ export class Intake {
     for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false;
   }
 
-  /** Handles a handoff. Returns the ack/refuse message for the primary. */
+  /** Handles a handoff: acknowledges and serves it, or refuses it so the primary hands it to another worker. */
   accept(id: number, handle: unknown): void {
     const server = this.#state.servers[0];
     const s = server as unknown as ServerInternals | undefined;
     const full = s?.maxConnections != null && s._connections >= s.maxConnections;
     if (!server || this.#state.draining || full || !handle) {
-      this.#state.send({ shoal: 'refuse', id });
+      this.#state.send({ shoal: 'refuse', id, reason: full && !this.#state.draining ? 'full' : 'closed' });
       (handle as { close?: () => void } | undefined)?.close?.();
       return;
     }
@@ -108,7 +141,8 @@ export class Intake {
     const si = socket as unknown as SocketInternals;
     si.server = server;
     si._server = server;
-    socket.once('close', () => { this.#closed++; this.#changed(); });
+    this.#connections++;
+    socket.once('close', () => { this.#closed++; this.#connections--; this.#changed(); this.#settle(); });
     server.emit('connection', socket);
   }
 

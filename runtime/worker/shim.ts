@@ -9,6 +9,7 @@
  * Kept free of dependencies (no pino here): it is start-up cost in every worker.
  */
 import { interceptListen } from './servers.js';
+import { drain } from './drain.js';
 import { Intake } from './intake.js';
 import { workerState } from './state.js';
 import { dispatch, ENV, type Handlers, type ToWorker } from '../ipc/messages.js';
@@ -29,7 +30,7 @@ function main(): void {
   interceptListen(state, { port, address: process.env[ENV.host] ?? '::', family }, {
     adopted(server) {
       intake.track(server);
-      if (!announced && !waitReady) state.send({ shoal: 'listening' });
+      if (!announced) state.send(waitReady && state.readyCalled ? { shoal: 'ready' } : { shoal: 'listening' });
       announced = true;
     },
     released() {
@@ -47,13 +48,7 @@ function main(): void {
 
   const retire = async (timeoutMs: number): Promise<void> => {
     if (state.draining) return;
-    state.draining = true;
-    intake.markDraining();
-    const closing = state.servers.slice().map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    const hooks = state.shutdownHooks.map(async (fn) => { await fn(); });
-    const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
-    await Promise.race([Promise.allSettled([...closing, ...hooks]), deadline]);
-    intake.report(0);
+    await drain(state, intake, timeoutMs);
     process.exit(0);
   };
 

@@ -70,8 +70,7 @@ describe('dispatcher', () => {
     accept('a');
     accept('b');
     expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1']);
-    d.removeWorker(w1); // draining: it refuses what it still gets
-    d.refuse(w1, sent[0]!.id);
+    d.refuse(w1, sent[0]!.id, 'closed'); // draining: it refuses what it still gets
     expect(w1.load).toMatchObject({ pending: 0, conns: 0 });
     d.addWorker(w2);
     expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a@2']);
@@ -97,6 +96,28 @@ describe('dispatcher', () => {
     expect(sent.slice(5).map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@2']);
     d.ack(w2, sent[4]!.id, 0);
     expect(sent.slice(5).map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@2', 'c@2']);
+  });
+
+  it('a worker refusing at maxConnections is skipped until it reports a close, so nothing bounces', () => {
+    const { d, sent, worker, accept } = setup(2);
+    const w1 = worker(1);
+    d.addWorker(w1);
+    accept('a');
+    d.refuse(w1, sent[0]!.id, 'full');
+    expect(sent).toHaveLength(1); // not offered again at once
+    expect(d.queued).toBe(1);
+    d.closed(w1, 1);
+    expect(sent.map((s) => s.socket.name)).toEqual(['a', 'a']);
+  });
+
+  it('a worker refusing because it has no server any more is taken out of rotation', () => {
+    const { d, sent, worker, accept } = setup(2);
+    const w1 = worker(1);
+    d.addWorker(w1);
+    accept('a');
+    d.refuse(w1, sent[0]!.id, 'closed');
+    expect(d.routable).toBe(0);
+    expect(d.queued).toBe(1);
   });
 
   it('abandonQueue closes what no worker will take', () => {
