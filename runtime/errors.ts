@@ -30,6 +30,14 @@ export const ERRORS = {
   SHOAL_ERR_CRASH_LOOP: spec(false, (id, n, why) => `worker slot ${id} crashed ${n} times in a row during start-up; giving up on it. Last error: ${why}`),
   SHOAL_ERR_NOT_LISTENING: spec(false, (port, other) => `the app never listened on port ${port}${other}; make it call listen(process.env.PORT)`),
   SHOAL_ERR_READY_TIMEOUT: spec(false, (ms) => `the worker did not become ready within ${ms} ms`),
+  SHOAL_ERR_NAME_IN_USE: spec(true, (name) => `a cluster named '${name}' is already running; stop it or pick another name with --name`),
+  SHOAL_ERR_NO_CLUSTER: spec(false, (name, dir) => `no shoal cluster named ${name} is running (no control socket in ${dir}); start one with 'shoal start <entry>'`),
+  SHOAL_ERR_AMBIGUOUS_CLUSTER: spec(true, (names) => `several shoal clusters are running (${names}); pick one with --name`),
+  SHOAL_ERR_CONTROL_LOST: spec(false, (name) => `the cluster '${name}' closed the control connection before answering`),
+  SHOAL_ERR_CONTROL_BAD_REQUEST: spec(false, (why) => `bad control request: ${why}`),
+  SHOAL_ERR_INTERNAL: spec(false, (why) => `internal error: ${why}`),
+  SHOAL_ERR_RELOAD_FAILED: spec(false, (why) => `reload stopped, the old workers keep serving: ${why}`),
+  SHOAL_ERR_BUSY: spec(false, (what) => `${what} is already in progress; try again when it is done`),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ShoalErrorCode = keyof typeof ERRORS;

@@ -21,6 +21,14 @@ export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   verbose: { type: 'boolean' },
 };
 
+const CONTROL_FLAGS: Record<string, FlagSpec> = {
+  ...GLOBAL_FLAGS,
+  name: { type: 'string', alias: 'n', what: 'a cluster name' },
+  json: { type: 'boolean' },
+};
+export const STATUS_FLAGS = CONTROL_FLAGS;
+export const RELOAD_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, parallel: { type: 'string', what: 'how many workers to replace at once' } };
+
 export const START_FLAGS: Record<string, FlagSpec> = {
   ...GLOBAL_FLAGS,
   workers: { type: 'string', alias: 'w', what: 'a number of workers, or "max"' },
@@ -43,7 +51,7 @@ export function parseArgs(argv: readonly string[], specFor: (command: string | u
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') { rest.push(...argv.slice(i + 1)); break; }
-    if (a.startsWith('-') && a !== '-') {
+    if (a.startsWith('-') && a !== '-' && !/^-\d+$/.test(a)) {
       const eq = a.indexOf('=');
       const rawName = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : a.slice(1, eq > 0 ? eq : undefined);
       const name = a.startsWith('--') ? rawName : Object.keys(spec).find((k) => spec[k]!.alias === rawName);

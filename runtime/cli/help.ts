@@ -2,6 +2,10 @@ export const HELP = `shoal: a self-balancing cluster runtime for Node.js web app
 
 Usage:
   shoal start <entry> [options] [-- app args]   run <entry> clustered
+  shoal status [--json] [--name N]              workers, load and state of a running cluster
+  shoal reload [--parallel K] [--json] [--name N]  replace every worker, without failing a request
+  shoal scale N|+N|-N [--name N]                change the number of workers
+  shoal stop [--name N]                         stop gracefully; returns when done
   shoal --help | --version
 
 Options for start:
@@ -18,5 +22,6 @@ Options for start:
 
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_LOG_LEVEL.
 Flags win over the environment, which wins over shoal.config.json.
-Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once).
+Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.
+Control commands find the cluster by --name, or the only one running.
 `;

@@ -1,7 +1,7 @@
 /**
  * `shoal start`: run the primary in this process until it stops. Signals:
  * SIGTERM/SIGINT stop gracefully (exit 0); a second one stops at once and
- * the exit code is 128 + that signal.
+ * the exit code is 128 + that signal. SIGHUP reloads.
  */
 import os from 'node:os';
 import { createLogger } from '../log.js';
@@ -26,8 +26,17 @@ export async function start(opts: ShoalOptions): Promise<number> {
     // The entry's own handler: the process must end now, whatever is still open.
     process.exit();
   };
+  // SIGHUP: rolling reload, as nginx and most daemons do.
+  const onHup = (): void => {
+    primary.operations.reload(1, () => {}).then(
+      (r) => log.info(r, 'reload done'),
+      (e: Error) => log.error({ err: e.message }, 'reload failed'),
+    );
+  };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  process.on('SIGHUP', onHup);
   const code = await primary.done;
   for (const s of STOP_SIGNALS) process.off(s, onSignal);
+  process.off('SIGHUP', onHup);
   return code;
 }

@@ -21,7 +21,10 @@ import { ShoalError } from '../errors.js';
 import { ENV } from '../ipc/messages.js';
 import type { ShoalOptions } from '../options.js';
 import { createScheduler } from '../scheduler/index.js';
+import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
+import { startControlServer, type ControlHandler } from '../control/server.js';
 import { Dispatcher } from './dispatcher.js';
+import { Operations } from './operations.js';
 import { Supervisor } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
 
@@ -64,6 +67,7 @@ export async function listen(opts: ShoalOptions): Promise<net.Server> {
 export interface RunningPrimary {
   readonly supervisor: Supervisor;
   readonly dispatcher: Dispatcher;
+  readonly operations: Operations;
   readonly address: net.AddressInfo;
   /** Resolves with the exit code the process should end with. */
   readonly done: Promise<number>;
@@ -72,7 +76,23 @@ export interface RunningPrimary {
 }
 
 export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<RunningPrimary> {
-  const server = await listen(opts);
+  const dir = runtimeDir();
+  ensureRuntimeDir(dir);
+  let control: net.Server | undefined;
+  let ops: Operations | undefined;
+  const handle: ControlHandler = async (req, progress) => {
+    if (!ops) throw new ShoalError('SHOAL_ERR_BUSY', 'start-up');
+    const o = ops;
+    switch (req.cmd) {
+      case 'status': return o.status();
+      case 'scale': return o.scale(req.to);
+      case 'reload': return o.reload(req.parallel ?? 1, (e) => { log.info(e, `reload: ${e.event}`); progress(e); });
+      case 'stop': return { code: await stop('shoal stop') };
+    }
+  };
+  control = await startControlServer(socketPath(dir, opts.name), opts.name, handle, log);
+  let server: net.Server;
+  try { server = await listen(opts); } catch (e) { control.close(); throw e; }
   const address = server.address() as net.AddressInfo;
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
@@ -90,6 +110,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
       await supervisor.stopAll(opts.stopTimeoutMs, force);
       dispatcher.abandonQueue();
+      control?.close();
       log.info({ code }, 'stopped');
       finish(code);
       return code;
@@ -112,8 +133,9 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   server.on('connection', (socket) => dispatcher.accept(socket));
   log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
+  ops = new Operations(opts, supervisor, dispatcher);
   supervisor.start();
-  return { supervisor, dispatcher, address, done, stop: (reason) => stop(reason) };
+  return { supervisor, dispatcher, operations: ops, address, done, stop: (reason) => stop(reason) };
 }
 
 /** Polls a condition on the event loop's own schedule; resolves when it holds or the timeout passes. */

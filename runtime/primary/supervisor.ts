@@ -15,14 +15,20 @@ import { restartDelay } from './backoff.js';
 import type { Dispatcher } from './dispatcher.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
 
-interface Slot {
+export interface Slot {
   readonly n: number;
   worker: WorkerProcess | undefined;
   /** Consecutive exits before ready (start failures) or before stableAfterMs. */
   failures: number;
+  /** Restarts after unexpected exits, for status. */
+  restarts: number;
   givenUp: boolean;
+  /** Why the slot was given up (crash loop), for status. */
+  lastError: string | undefined;
   timer: NodeJS.Timeout | undefined;
 }
+
+interface Waiter { resolve: () => void; reject: (e: Error) => void }
 
 export interface SupervisorEvents {
   /** Every slot has a ready worker for the first time. */
@@ -44,6 +50,9 @@ export class Supervisor {
   readonly #slots: Slot[] = [];
   readonly #handlers: Handlers<ToPrimary, [WorkerProcess, unknown]>;
   readonly #exits = new Map<WorkerProcess, Promise<void>>();
+  readonly #readyWaiters = new Map<WorkerProcess, Waiter>();
+  /** Workers started to replace another (reload): a failed start is reported, not restarted. */
+  readonly #replacements = new WeakSet<WorkerProcess>();
   #nextId = 1;
   #everReady = false;
   #stopping = false;
@@ -64,7 +73,7 @@ export class Supervisor {
         d.closed(w, m.closed);
         w.load.inflight = m.inflight;
         w.load.elu = m.elu;
-        w.requestsDone += m.done;
+        w.countDone(m.done);
         w.rss = m.rss;
       },
       unlisten: (_m, w) => {
@@ -86,19 +95,71 @@ export class Supervisor {
     return this.#slots.flatMap((s) => (s.worker ? [s.worker] : []));
   }
 
+  get slots(): readonly Slot[] { return this.#slots; }
+
   start(): void {
-    for (let n = 1; n <= this.#opts.workers; n++) {
-      const slot: Slot = { n, worker: undefined, failures: 0, givenUp: false, timer: undefined };
-      this.#slots.push(slot);
-      this.#spawn(slot);
-    }
+    for (let n = 1; n <= this.#opts.workers; n++) this.addSlot();
   }
 
-  #spawn(slot: Slot): void {
+  /** A new slot with a worker starting in it. */
+  addSlot(): Slot {
+    const n = (this.#slots.at(-1)?.n ?? 0) + 1;
+    const slot: Slot = { n, worker: undefined, failures: 0, restarts: 0, givenUp: false, lastError: undefined, timer: undefined };
+    this.#slots.push(slot);
+    this.#spawn(slot);
+    return slot;
+  }
+
+  /** Takes the last slot away (its worker is not restarted); the caller retires its worker. */
+  removeLastSlot(): Slot | undefined {
+    const slot = this.#slots.pop();
+    if (slot?.timer) clearTimeout(slot.timer);
+    return slot;
+  }
+
+  /** Resolves when `w` is ready; rejects with the reason when it exits or times out first. */
+  readyOf(w: WorkerProcess): Promise<void> {
+    if (w.status === 'ready') return Promise.resolve();
+    if (w.status !== 'starting') return Promise.reject(new Error(w.fatal?.message ?? 'the worker exited'));
+    return new Promise((resolve, reject) => { this.#readyWaiters.set(w, { resolve, reject }); });
+  }
+
+  /**
+   * Starts a worker that will take over `slot` once ready; the current one
+   * keeps serving meanwhile. Rejects (and leaves the slot as it was) when the
+   * new worker fails to start.
+   */
+  async replace(slot: Slot): Promise<{ old: WorkerProcess | undefined; fresh: WorkerProcess }> {
+    const fresh = this.#spawn(slot, true);
+    await this.readyOf(fresh);
+    const old = slot.worker;
+    slot.worker = fresh;
+    slot.givenUp = false;
+    return { old, fresh };
+  }
+
+  /** Takes `w` out of rotation, lets it drain, and resolves when it has exited (killed past the stop timeout). */
+  async retire(w: WorkerProcess, timeoutMs = this.#opts.stopTimeoutMs): Promise<void> {
+    this.#dispatcher.removeWorker(w);
+    const exit = this.#exits.get(w);
+    if (!exit) return;
+    if (w.status === 'starting') { w.setStatus('draining'); w.child.kill('SIGKILL'); await exit; return; }
+    w.setStatus('draining');
+    w.send({ shoal: 'stop', timeoutMs });
+    // The worker bounds its own drain by timeoutMs; this is the backstop for one that cannot.
+    const kill = setTimeout(() => {
+      this.#log.warn({ worker: w.id, timeoutMs }, 'worker did not finish in time; killing it');
+      w.child.kill('SIGKILL');
+    }, timeoutMs + KILL_GRACE_MS);
+    await exit;
+    clearTimeout(kill);
+  }
+
+  #spawn(slot: Slot, replacing = false): WorkerProcess {
     slot.timer = undefined;
-    if (this.#stopping) return;
     const w = new WorkerProcess(this.#nextId++, slot.n, this.#spec, this.#log, this.#handlers);
-    slot.worker = w;
+    if (replacing) this.#replacements.add(w);
+    else slot.worker = w;
     this.#log.info({ worker: w.id, workerPid: w.pid, slot: slot.n }, 'worker forked');
     const readyTimer = setTimeout(() => this.#readyTimeout(w), this.#opts.readyTimeoutMs);
     this.#exits.set(w, new Promise((resolve) => {
@@ -109,6 +170,7 @@ export class Supervisor {
         resolve();
       });
     }));
+    return w;
   }
 
   #ready(w: WorkerProcess): void {
@@ -116,6 +178,8 @@ export class Supervisor {
     w.setStatus('ready');
     this.#log.info({ worker: w.id, workerPid: w.pid, ms: Date.now() - w.startedAt }, 'worker ready');
     this.#dispatcher.addWorker(w);
+    this.#readyWaiters.get(w)?.resolve();
+    this.#readyWaiters.delete(w);
     if (!this.#everReady && this.#slots.every((s) => s.worker?.status === 'ready')) {
       this.#everReady = true;
       this.#events.allReady();
@@ -140,9 +204,18 @@ export class Supervisor {
     if (slot.worker === w) slot.worker = undefined;
     const lived = Date.now() - w.startedAt;
     const info = { worker: w.id, workerPid: w.pid, code, signal, exitCode: exitCodeOf(code, signal), livedMs: lived };
-    if (this.#stopping || retiring) { this.#log.info(info, 'worker exited'); return; }
-    this.#log.warn(info, wasStarting ? 'worker exited before it was ready' : 'worker exited unexpectedly');
     const why = w.fatal?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+    const waiter = this.#readyWaiters.get(w);
+    this.#readyWaiters.delete(w);
+    if (waiter) waiter.reject(new Error(why));
+    if (this.#stopping || retiring) { this.#log.info(info, 'worker exited'); return; }
+    if (wasStarting && this.#replacements.has(w)) {
+      this.#log.warn(info, 'replacement worker exited before it was ready');
+      w.releaseStderr();
+      return;
+    }
+    if (!this.#slots.includes(slot)) { this.#log.info(info, 'worker exited'); return; }
+    this.#log.warn(info, wasStarting ? 'worker exited before it was ready' : 'worker exited unexpectedly');
     if (wasStarting && !this.#everReady) {
       // The very first start failed: almost always a bug in the entry (syntax error, missing module).
       // Report it once and stop rather than retrying N workers into the same error.
@@ -152,6 +225,7 @@ export class Supervisor {
     slot.failures = lived >= this.#opts.stableAfterMs ? 1 : slot.failures + 1;
     if (wasStarting && slot.failures >= this.#opts.maxStartFailures) {
       slot.givenUp = true;
+      slot.lastError = why;
       const err = new ShoalError('SHOAL_ERR_CRASH_LOOP', String(slot.n), String(slot.failures), why);
       this.#log.error({ slot: slot.n, code: err.code }, err.message);
       w.releaseStderr();
@@ -159,6 +233,7 @@ export class Supervisor {
       return;
     }
     w.releaseStderr();
+    slot.restarts++;
     const delay = restartDelay(slot.failures, this.#opts.restartDelayMs, this.#opts.restartDelayMaxMs);
     this.#log.info({ slot: slot.n, delayMs: delay, attempt: slot.failures }, 'restarting worker');
     slot.timer = setTimeout(() => this.#spawn(slot), delay);
@@ -168,23 +243,9 @@ export class Supervisor {
   async stopAll(timeoutMs: number, force = false): Promise<void> {
     this.#stopping = true;
     for (const s of this.#slots) if (s.timer) clearTimeout(s.timer);
-    const waits: Promise<void>[] = [];
-    for (const w of this.workers) {
-      this.#dispatcher.removeWorker(w);
-      const exit = this.#exits.get(w);
-      if (!exit) continue;
-      waits.push(exit);
-      if (force || w.status === 'starting') { w.child.kill('SIGKILL'); continue; }
-      w.setStatus('draining');
-      w.send({ shoal: 'stop', timeoutMs });
-      // The worker bounds its own drain by timeoutMs; this is the backstop for one that cannot.
-      const kill = setTimeout(() => {
-        this.#log.warn({ worker: w.id, timeoutMs }, 'worker did not finish in time; killing it');
-        w.child.kill('SIGKILL');
-      }, timeoutMs + KILL_GRACE_MS);
-      void exit.then(() => clearTimeout(kill));
-    }
-    await Promise.all(waits);
+    const all = [...this.#exits.keys()];
+    if (force) for (const w of all) { this.#dispatcher.removeWorker(w); w.child.kill('SIGKILL'); }
+    await Promise.all(all.map((w) => this.retire(w, timeoutMs)));
   }
 }
 

@@ -17,6 +17,9 @@ export interface ForkSpec {
   readonly env: NodeJS.ProcessEnv;
 }
 
+/** The window `status` computes requests/s over. */
+const RPS_WINDOW_MS = 1_000;
+
 /** How many bytes of a worker's stderr we keep to explain a failed start. */
 const STDERR_TAIL_BYTES = 16 * 1024;
 
@@ -38,6 +41,8 @@ export class WorkerProcess {
   fatal: { message: string; stack?: string } | undefined;
   requestsDone = 0;
   rss = 0;
+  /** Completed-request counts as reported, with when they arrived, for requests/s over the last second. */
+  readonly #doneLog: { at: number; n: number }[] = [];
 
   constructor(id: number, slot: number, spec: ForkSpec, log: Logger, onMessage: Handlers<ToPrimary, [WorkerProcess, unknown]>) {
     this.id = id;
@@ -61,6 +66,20 @@ export class WorkerProcess {
   }
 
   get pid(): number | undefined { return this.child.pid; }
+
+  /** Records `n` requests completed (from a load report). */
+  countDone(n: number, now = Date.now()): void {
+    this.requestsDone += n;
+    if (n > 0) this.#doneLog.push({ at: now, n });
+    while (this.#doneLog.length > 0 && this.#doneLog[0]!.at < now - RPS_WINDOW_MS) this.#doneLog.shift();
+  }
+
+  /** Requests completed per second over the last RPS_WINDOW_MS. */
+  requestsPerSecond(now = Date.now()): number {
+    let sum = 0;
+    for (const e of this.#doneLog) if (e.at >= now - RPS_WINDOW_MS) sum += e.n;
+    return Math.round((sum * 1000) / RPS_WINDOW_MS);
+  }
   get status(): WorkerStatus { return this.#status; }
 
   setStatus(to: WorkerStatus): void {

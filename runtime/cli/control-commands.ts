@@ -1,0 +1,86 @@
+/**
+ * `shoal status | stop | scale | reload`: talk to a running primary over its
+ * control socket. Readable on a terminal, JSON with --json.
+ */
+import { ShoalError } from '../errors.js';
+import { controlRequest } from '../control/client.js';
+import type { ControlEvent, ControlReply, ControlRequest } from '../control/protocol.js';
+import type { Parsed } from './args.js';
+
+interface WorkerRow {
+  slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number;
+  connections: number; inflight: number; rps: number; elu: number; rssBytes: number; error?: string;
+}
+interface StatusReply { primary: Record<string, unknown>; workers: WorkerRow[] }
+
+const out = (s: string): void => { process.stdout.write(s); };
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
+
+/** The status as a table, for people. Exported for tests. */
+export function formatStatus(st: StatusReply): string {
+  const p = st.primary;
+  const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  port ${String(p.port)}  queued ${String(p.queued)}\n`;
+  const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', 'conns', 'inflight', 'req/s', 'elu', 'memory'];
+  const rows = st.workers.map((w) => [w.slot, w.id ?? '-', w.pid ?? '-', w.state, duration(w.uptimeMs), w.restarts, w.connections, w.inflight, w.rps, w.elu.toFixed(2), mib(w.rssBytes)].map(String));
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => `${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
+  const errors = st.workers.filter((w) => w.error).map((w) => `slot ${w.slot}: ${w.error}\n`).join('');
+  return head + line(cols) + rows.map(line).join('') + errors;
+}
+
+function describeEvent(e: ControlEvent): string {
+  switch (e.event) {
+    case 'starting': return `slot ${String(e.slot)}: starting a new worker (replacing worker ${String(e.old)})\n`;
+    case 'ready': return `slot ${String(e.slot)}: new worker ${String(e.worker)} ready in ${String(e.ms)} ms\n`;
+    case 'retired': return `slot ${String(e.slot)}: old worker ${String(e.worker)} drained and exited\n`;
+    case 'failed': return `reload failed: ${String(e.error)}\n`;
+    default: return `${JSON.stringify(e)}\n`;
+  }
+}
+
+function requestFor(p: Parsed): ControlRequest {
+  switch (p.command) {
+    case 'status': return { cmd: 'status' };
+    case 'stop': return { cmd: 'stop' };
+    case 'scale': {
+      const to = p.positionals[0];
+      if (!to || !/^[+-]?\d+$/.test(to) || p.positionals.length > 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', 'scale', p.positionals.join(' ') || '(nothing)', 'a worker count N, +N or -N, e.g. shoal scale 4');
+      return { cmd: 'scale', to };
+    }
+    case 'reload': {
+      const k = p.flags.parallel;
+      if (k === undefined) return { cmd: 'reload' };
+      if (typeof k !== 'string' || !/^\d+$/.test(k) || Number(k) < 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--parallel', String(k), 'a whole number of at least 1');
+      return { cmd: 'reload', parallel: Number(k) };
+    }
+    default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', String(p.command), 'start, status, stop, scale, reload');
+  }
+}
+
+export async function controlCommand(p: Parsed, env = process.env): Promise<number> {
+  const json = p.flags.json === true;
+  const name = typeof p.flags.name === 'string' ? p.flags.name : undefined;
+  if (p.command !== 'scale' && p.positionals.length > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', String(p.command), p.positionals.join(' '), 'no arguments (use --name to pick a cluster)');
+  const req = requestFor(p);
+  const reply: ControlReply = await controlRequest(name, req, (e) => out(json ? `${JSON.stringify(e)}\n` : describeEvent(e)), env);
+  if (!reply.ok) {
+    if (json) out(`${JSON.stringify(reply)}\n`);
+    process.stderr.write(`shoal: ${reply.error}\n`);
+    return 1;
+  }
+  if (json) { out(`${JSON.stringify(reply)}\n`); return 0; }
+  switch (req.cmd) {
+    case 'status': out(formatStatus(reply as unknown as StatusReply)); break;
+    case 'stop': out('stopped\n'); break;
+    case 'scale': out(`scaled from ${String(reply.from)} to ${String(reply.to)} workers\n`); break;
+    case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced\n`); break;
+  }
+  return 0;
+}

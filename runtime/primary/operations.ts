@@ -1,0 +1,119 @@
+/**
+ * What the control commands do to a running cluster: status, scale and the
+ * rolling reload. One operation at a time: a second one while another runs
+ * is refused with SHOAL_ERR_BUSY, never interleaved.
+ *
+ * Reload, per worker (one at a time, or `parallel` at once):
+ *   start a new worker from the code on disk -> wait until it is ready
+ *   -> take the old one out of rotation -> drain it -> it exits
+ * If a new worker fails to start, the reload stops there: the old workers
+ * keep serving and the error is returned.
+ */
+import { ShoalError } from '../errors.js';
+import type { ShoalOptions } from '../options.js';
+import type { ControlEvent } from '../control/protocol.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Slot, Supervisor } from './supervisor.js';
+
+export class Operations {
+  readonly #opts: ShoalOptions;
+  readonly #supervisor: Supervisor;
+  readonly #dispatcher: Dispatcher;
+  readonly #startedAt = Date.now();
+  #busy: string | undefined;
+
+  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher) {
+    this.#opts = opts;
+    this.#supervisor = supervisor;
+    this.#dispatcher = dispatcher;
+  }
+
+  async #exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#busy) throw new ShoalError('SHOAL_ERR_BUSY', this.#busy);
+    this.#busy = what;
+    try { return await fn(); } finally { this.#busy = undefined; }
+  }
+
+  status(): Record<string, unknown> {
+    const now = Date.now();
+    return {
+      primary: {
+        pid: process.pid,
+        name: this.#opts.name,
+        uptimeMs: now - this.#startedAt,
+        balancer: this.#opts.balancer,
+        port: this.#opts.port,
+        queued: this.#dispatcher.queued,
+        unacknowledged: this.#dispatcher.unacknowledged,
+        operation: this.#busy ?? null,
+        ...this.#dispatcher.stats,
+      },
+      workers: this.#supervisor.slots.map((s) => {
+        const w = s.worker;
+        return {
+          slot: s.n,
+          id: w?.id ?? null,
+          pid: w?.pid ?? null,
+          state: s.givenUp ? 'failed' : w?.status ?? 'restarting',
+          uptimeMs: w ? now - w.startedAt : 0,
+          restarts: s.restarts,
+          connections: w?.load.conns ?? 0,
+          inflight: w?.load.inflight ?? 0,
+          rps: w ? w.requestsPerSecond(now) : 0,
+          elu: w ? Math.round(w.load.elu * 1000) / 1000 : 0,
+          rssBytes: w?.rss ?? 0,
+          ...(s.lastError ? { error: s.lastError } : {}),
+        };
+      }),
+    };
+  }
+
+  scale(to: string): Promise<Record<string, unknown>> {
+    return this.#exclusive('a scale', async () => {
+      const current = this.#supervisor.slots.length;
+      const target = /^[+-]/.test(to) ? current + Number(to) : Number(to);
+      if (!Number.isInteger(target) || target < 1 || target > 1024) {
+        throw new ShoalError('SHOAL_ERR_BAD_VALUE', 'scale', to, `a worker count from 1 to 1024 (now ${current})`);
+      }
+      const added: Slot[] = [];
+      while (this.#supervisor.slots.length < target) added.push(this.#supervisor.addSlot());
+      const removed: Slot[] = [];
+      while (this.#supervisor.slots.length > target) removed.push(this.#supervisor.removeLastSlot()!);
+      const failures: string[] = [];
+      await Promise.all([
+        ...added.map((s) => this.#supervisor.readyOf(s.worker!).catch((e: Error) => { failures.push(`slot ${s.n}: ${e.message}`); })),
+        ...removed.map((s) => (s.worker ? this.#supervisor.retire(s.worker) : undefined)),
+      ]);
+      if (failures.length > 0) throw new ShoalError('SHOAL_ERR_WORKER_STARTUP', failures.join('; '));
+      return { from: current, to: target };
+    });
+  }
+
+  reload(parallel: number, progress: (e: ControlEvent) => void): Promise<Record<string, unknown>> {
+    return this.#exclusive('a reload', async () => {
+      const slots = [...this.#supervisor.slots];
+      let replaced = 0;
+      for (let i = 0; i < slots.length; i += parallel) {
+        const batch = slots.slice(i, i + parallel);
+        const results = await Promise.allSettled(batch.map(async (slot) => {
+          progress({ event: 'starting', slot: slot.n, old: slot.worker?.id ?? null });
+          const t0 = Date.now();
+          const { old, fresh } = await this.#supervisor.replace(slot);
+          progress({ event: 'ready', slot: slot.n, worker: fresh.id, ms: Date.now() - t0 });
+          if (old) {
+            await this.#supervisor.retire(old);
+            progress({ event: 'retired', slot: slot.n, worker: old.id });
+          }
+          replaced++;
+        }));
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) {
+          const why = (failed.reason as Error).message;
+          progress({ event: 'failed', error: why });
+          throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', why);
+        }
+      }
+      return { replaced, workers: this.#supervisor.slots.length };
+    });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Zero failed requests while the cluster is reloaded (rolling replace) or
+ * scaled down, under continuous load from clients that count errors,
+ * resets, non-2xx and hangs.
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
+import { runLoad, type LoadCounts } from '../helpers/load.js';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-run-'));
+const env = { SHOAL_RUNTIME_DIR: dir };
+const app = path.join(FIXTURES, 'slow.mjs');
+let cluster: Cluster | undefined;
+afterEach(async () => { await cluster?.stop('SIGKILL'); cluster = undefined; });
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const cli = (c: Cluster, ...args: string[]) => runCli([...args, '--name', `test-${c.port}`], { env, timeoutMs: 60_000 });
+const pids = async (c: Cluster): Promise<number[]> =>
+  (JSON.parse((await cli(c, 'status', '--json')).stdout) as { workers: { pid: number }[] }).workers.map((w) => w.pid);
+
+function expectClean(counts: LoadCounts): void {
+  const detail = counts.errors.join('\n');
+  expect(counts.resets, detail).toBe(0);
+  expect(counts.hung, detail).toBe(0);
+  expect(counts.other, detail).toBe(0);
+  expect(counts.non2xx, detail).toBe(0);
+  expect(counts.ok).toBeGreaterThan(100);
+}
+
+describe.each([
+  ['keep-alive clients', true],
+  ['a new connection per request', false],
+])('reload under load, %s', (_label, keepAlive) => {
+  it('three consecutive reloads: zero errors, every worker replaced each time', async () => {
+    cluster = await startCluster(app, { workers: 2, env });
+    const c = cluster;
+    let finish!: () => void;
+    const stop = new Promise<void>((r) => { finish = r; });
+    const load = runLoad({ port: c.port, path: '/?ms=5', concurrency: 8, keepAlive, timeoutMs: 5_000 }, stop);
+    let before = await pids(c);
+    for (let i = 0; i < 3; i++) {
+      const r = await cli(c, 'reload');
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/reloaded: 2 workers replaced/);
+      const after = await pids(c);
+      expect(after.filter((p) => before.includes(p))).toEqual([]);
+      before = after;
+    }
+    finish();
+    expectClean(await load);
+  });
+});
+
+describe('scale down under load', () => {
+  it('zero errors while going from 3 workers to 1', async () => {
+    cluster = await startCluster(app, { workers: 3, env });
+    const c = cluster;
+    let finish!: () => void;
+    const stop = new Promise<void>((r) => { finish = r; });
+    const load = runLoad({ port: c.port, path: '/?ms=5', concurrency: 8, keepAlive: true, timeoutMs: 5_000 }, stop);
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await cli(c, 'scale', '1')).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    finish();
+    expectClean(await load);
+  });
+});
+
+describe('reload failures', () => {
+  it('a new worker that fails to start stops the reload; the old workers keep serving', async () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-reload-'));
+    const entry = path.join(work, 'app.mjs');
+    fs.copyFileSync(app, entry);
+    cluster = await startCluster(entry, { workers: 2, env });
+    const c = cluster;
+    const before = await pids(c);
+    fs.writeFileSync(entry, "throw new Error('broken deploy (reload test)');\n");
+    const r = await cli(c, 'reload');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/reload stopped, the old workers keep serving: .*broken deploy/);
+    expect(await pids(c)).toEqual(before);
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('a second reload while one runs is refused clearly', async () => {
+    cluster = await startCluster(app, { workers: 2, env });
+    const c = cluster;
+    const first = cli(c, 'reload');
+    await c.waitForLog((l) => l.msg === 'reload: starting');
+    const second = await cli(c, 'reload');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/a reload is already in progress/);
+    expect((await first).code).toBe(0);
+  });
+
+  it('SIGHUP reloads', async () => {
+    cluster = await startCluster(app, { workers: 2, env });
+    const c = cluster;
+    const before = await pids(c);
+    c.proc.kill('SIGHUP');
+    await c.waitForLog((l) => l.msg === 'reload done', 30_000);
+    const after = await pids(c);
+    expect(after.filter((p) => before.includes(p))).toEqual([]);
+  });
+});
