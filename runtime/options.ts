@@ -37,6 +37,15 @@ export interface ShoalOptions {
   readonly stableAfterMs: number;
   /** Consecutive failed starts (exit before ready) after which a slot is given up. */
   readonly maxStartFailures: number;
+  /**
+   * Hung-worker failover: a ready worker not heard from for hangTimeoutMs
+   * (its event loop is blocked) leaves rotation at once; still silent
+   * hangGraceMs later, it is killed and replaced.
+   */
+  readonly hangTimeoutMs: number;
+  readonly hangGraceMs: number;
+  /** Resident memory above which a worker is replaced gracefully (replacement first, then drain); 0 = no limit. */
+  readonly maxMemoryBytes: number;
   /** Whether the app signals readiness with ready() rather than by listening. */
   readonly waitReady: boolean;
 }
@@ -55,6 +64,9 @@ export const DEFAULTS = {
   maxStartFailures: 5,
   waitReady: false,
   verbose: false,
+  hangTimeoutMs: 3_000,
+  hangGraceMs: 5_000,
+  maxMemoryBytes: 0,
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
@@ -90,6 +102,9 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     stableAfterMs: int('stableAfterMs', input.stableAfterMs ?? DEFAULTS.stableAfterMs, 0),
     maxStartFailures: int('maxStartFailures', input.maxStartFailures ?? DEFAULTS.maxStartFailures, 1),
     waitReady: input.waitReady ?? DEFAULTS.waitReady,
+    hangTimeoutMs: int('--hang-timeout', input.hangTimeoutMs ?? DEFAULTS.hangTimeoutMs, 100),
+    hangGraceMs: int('--hang-grace', input.hangGraceMs ?? DEFAULTS.hangGraceMs, 0),
+    maxMemoryBytes: int('--max-memory', input.maxMemoryBytes ?? DEFAULTS.maxMemoryBytes, 0),
   };
   return Object.freeze(o);
 }

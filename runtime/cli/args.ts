@@ -40,6 +40,9 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'wait-ready': { type: 'boolean' },
   'stop-timeout': { type: 'string', what: 'milliseconds' },
   'ready-timeout': { type: 'string', what: 'milliseconds' },
+  'hang-timeout': { type: 'string', what: 'milliseconds' },
+  'hang-grace': { type: 'string', what: 'milliseconds' },
+  'max-memory': { type: 'string', what: 'a size such as 512M or 1G' },
 };
 
 export function parseArgs(argv: readonly string[], specFor: (command: string | undefined) => Record<string, FlagSpec>): Parsed {

@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory'] as const;
 type ConfigFile = Partial<Record<(typeof CONFIG_KEYS)[number], string | number | boolean>>;
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -40,6 +40,14 @@ export function parseWorkers(v: string, flag = '--workers'): number {
 export function parsePort(v: string, flag = '--port'): number {
   if (!/^\d+$/.test(v) || Number(v) > 65535) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a port number from 0 to 65535');
   return Number(v);
+}
+
+/** Parses a memory size: bytes, or a number with K, M or G (powers of 1024), e.g. 512M, 1.5G. */
+export function parseSize(v: string, flag = '--max-memory'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a size such as 512M or 1G');
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
 }
 
 function parseMs(v: string, flag: string): number {
@@ -85,6 +93,9 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const name = str('name', 'SHOAL_NAME', 'name');
   const stopTimeout = str('stop-timeout', undefined, 'stopTimeout');
   const readyTimeout = str('ready-timeout', undefined, 'readyTimeout');
+  const hangTimeout = str('hang-timeout', undefined, 'hangTimeout');
+  const hangGrace = str('hang-grace', undefined, 'hangGrace');
+  const maxMemory = str('max-memory', 'SHOAL_MAX_MEMORY', 'maxMemory');
   if (name && !/^[A-Za-z0-9._-]{1,64}$/.test(name[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name[1], name[0], 'a name of letters, digits, ".", "_" or "-" (at most 64)');
   return resolveOptions({
     entry,
@@ -98,5 +109,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     waitReady: f['wait-ready'] === true || file.waitReady === true,
     ...(stopTimeout ? { stopTimeoutMs: parseMs(stopTimeout[0], stopTimeout[1]) } : {}),
     ...(readyTimeout ? { readyTimeoutMs: parseMs(readyTimeout[0], readyTimeout[1]) } : {}),
+    ...(hangTimeout ? { hangTimeoutMs: parseMs(hangTimeout[0], hangTimeout[1]) } : {}),
+    ...(hangGrace ? { hangGraceMs: parseMs(hangGrace[0], hangGrace[1]) } : {}),
+    ...(maxMemory ? { maxMemoryBytes: parseSize(maxMemory[0], maxMemory[1]) } : {}),
   });
 }

@@ -18,6 +18,9 @@ Options for start:
       --wait-ready      a worker takes traffic only after the app calls ready() from 'shoal'
       --stop-timeout MS how long workers may finish in-flight requests on stop (default 10000)
       --ready-timeout MS how long a new worker may take to listen (default 30000)
+      --max-memory SIZE a worker above this resident memory (e.g. 512M) is replaced gracefully
+      --hang-timeout MS a worker silent this long (blocked event loop) leaves rotation (default 3000)
+      --hang-grace MS   and is killed and replaced if still silent this much later (default 5000)
       --verbose         debug logs, and stack traces on errors
 
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_LOG_LEVEL.

@@ -24,6 +24,7 @@ import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
 import { startControlServer, type ControlHandler } from '../control/server.js';
 import { Dispatcher } from './dispatcher.js';
+import { startHealthChecks } from './health.js';
 import { Operations } from './operations.js';
 import { Supervisor } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
@@ -99,12 +100,14 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => { finish = resolve; });
   let stopping: Promise<number> | undefined;
+  let stopHealth: () => void = () => {};
 
   const stop = (reason: string, code = 0, force = false): Promise<number> => {
     stopping ??= (async () => {
       // close() stops accepting at once. Its callback would wait for every socket the server
       // accepted (queued ones included), so we do not wait for it: the queue is settled below.
       server.close();
+      stopHealth();
       log.info({ reason, stopTimeoutMs: opts.stopTimeoutMs }, 'stopping');
       // Connections already accepted are still owed a worker: hand them out before retiring the workers.
       if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
@@ -134,6 +137,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   ops = new Operations(opts, supervisor, dispatcher);
+  stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   supervisor.start();
   return { supervisor, dispatcher, operations: ops, address, done, stop: (reason) => stop(reason) };
 }

@@ -36,6 +36,12 @@ export class WorkerProcess {
   #stderrBytes = 0;
   #holdStderr = true;
   otherPorts: string[] = [];
+  /** When the worker last sent anything: its event loop turned then. */
+  lastHeard = Date.now();
+  /** Out of rotation because it stopped answering (hung), since when. */
+  hungSince: number | undefined;
+  /** A graceful replacement (memory limit) is under way. */
+  replacing = false;
   /** Retiring, but to be replaced when it exits (the app closed its own server). */
   replaceOnExit = false;
   fatal: { message: string; stack?: string } | undefined;
@@ -60,7 +66,7 @@ export class WorkerProcess {
       detached: true,
     });
     this.child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
-    this.child.on('message', (msg, handle) => { dispatch(onMessage, msg, this, handle); });
+    this.child.on('message', (msg, handle) => { this.lastHeard = Date.now(); dispatch(onMessage, msg, this, handle); });
     // EPIPE/ECHANNELCLOSED when sending to a dying worker surface here; the 'exit' handler does the cleanup.
     this.child.on('error', (err) => this.#log.debug({ err: err.message }, 'worker channel error'));
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GLOBAL_FLAGS, parseArgs, START_FLAGS } from '../../runtime/cli/args.js';
-import { defaultName, parsePort, parseWorkers } from '../../runtime/cli/config.js';
+import { defaultName, parsePort, parseSize, parseWorkers } from '../../runtime/cli/config.js';
 import { restartDelay } from '../../runtime/primary/backoff.js';
 import { prettyLine } from '../../runtime/log.js';
 
@@ -47,4 +47,11 @@ describe('pretty logs', () => {
     const line = prettyLine(JSON.stringify({ level: 40, time: 0, pid: 1, msg: 'worker exited', worker: 2, signal: 'SIGKILL' }), false);
     expect(line).toBe('00:00:00.000 WARN  worker exited  worker=2 signal=SIGKILL\n');
   });
+});
+
+describe('sizes', () => {
+  it.each([['1024', 1024], ['512M', 512 * 1024 ** 2], ['1G', 1024 ** 3], ['1.5g', 1.5 * 1024 ** 3], ['64KiB', 65536], ['100mb', 100 * 1024 ** 2]])('%s -> %i bytes', (v, n) => {
+    expect(parseSize(v)).toBe(n);
+  });
+  it.each(['', 'lots', '-1M', '1T', 'M'])('%j is refused', (v) => { expect(() => parseSize(v)).toThrow(/--max-memory/); });
 });
