@@ -130,11 +130,15 @@ export class Supervisor {
    * new worker fails to start.
    */
   async replace(slot: Slot): Promise<{ old: WorkerProcess | undefined; fresh: WorkerProcess }> {
+    // A restart pending for this slot would fill it twice.
+    if (slot.timer) { clearTimeout(slot.timer); slot.timer = undefined; }
     const fresh = this.#spawn(slot, true);
     await this.readyOf(fresh);
     const old = slot.worker;
     slot.worker = fresh;
     slot.givenUp = false;
+    slot.lastError = undefined;
+    slot.failures = 0;
     return { old, fresh };
   }
 
@@ -229,7 +233,9 @@ export class Supervisor {
       const err = new ShoalError('SHOAL_ERR_CRASH_LOOP', String(slot.n), String(slot.failures), why);
       this.#log.error({ slot: slot.n, code: err.code }, err.message);
       w.releaseStderr();
-      if (this.#slots.every((s) => s.givenUp)) this.#events.fatal(err, '');
+      // The primary lives on: accepted connections wait in its queue (up to the queue timeout),
+      // `status` shows the failed slots, and `shoal reload` with fixed code fills them again.
+      if (this.#slots.every((s) => s.givenUp)) this.#log.error('no worker can serve: fix the app, then run shoal reload');
       return;
     }
     w.releaseStderr();
