@@ -36,6 +36,7 @@ export class Intake {
   #lastInflight = -1;
   #quietTicks = 0;
   #lastReportAt = 0;
+  #lastBusyAt = 0;
   #connections = 0;
   /** Conditions someone waits for; checked whenever a request or a connection ends. */
   readonly #waiters: { cond: () => boolean; resolve: () => void }[] = [];
@@ -69,9 +70,13 @@ export class Intake {
    * could not leave until the handler is done).
    */
   #busy(): void {
-    if (this.#inflight !== 1 || this.#scheduled) return;
-    if (performance.now() - this.#lastReportAt >= this.#intervalMs) this.report(0);
-    else this.#changed();
+    if (this.#inflight !== 1) return;
+    const now = performance.now();
+    // Its own throttle: it must not hold back the report of this request's end, which is what
+    // tells the primary the worker is free again.
+    if (now - this.#lastBusyAt < this.#intervalMs) return;
+    this.#lastBusyAt = now;
+    this.report(0, false);
   }
 
   get inflight(): number { return this.#inflight; }
@@ -156,13 +161,15 @@ export class Intake {
    * One batched load report (also run by a periodic timer), or nothing when there is nothing new: closes
    * since the last report, requests in flight, requests done, and event-loop
    * utilisation. A quiet worker still reports every `idleEvery` ticks so the
-   * primary's view of its ELU does not go stale.
+   * primary's view of its ELU does not go stale. `throttled` false: an
+   * out-of-band report (a request starting) that does not count against the
+   * throttle window.
    */
-  report(idleEvery = 10): void {
+  report(idleEvery = 10, throttled = true): void {
     const elu = performance.eventLoopUtilization(this.#elu);
     const changed = this.#closed > 0 || this.#done > 0 || this.#inflight !== this.#lastInflight;
     if (!changed && ++this.#quietTicks < idleEvery) return;
-    this.#lastReportAt = performance.now();
+    if (throttled) this.#lastReportAt = performance.now();
     this.#elu = performance.eventLoopUtilization();
     this.#quietTicks = 0;
     this.#lastInflight = this.#inflight;
