@@ -218,7 +218,8 @@ export class Supervisor {
       w.releaseStderr();
       return;
     }
-    if (!this.#slots.includes(slot)) { this.#log.info(info, 'worker exited'); return; }
+    // The slot was scaled away, or already belongs to this worker's replacement: nothing to restart.
+    if (!this.#slots.includes(slot) || slot.worker !== undefined) { this.#log.info(info, 'worker exited'); return; }
     this.#log.warn(info, wasStarting ? 'worker exited before it was ready' : 'worker exited unexpectedly');
     if (wasStarting && !this.#everReady) {
       // The very first start failed: almost always a bug in the entry (syntax error, missing module).

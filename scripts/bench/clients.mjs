@@ -86,6 +86,8 @@ function report(t, durationMs, extra = {}) {
     resets: o.reset ?? 0,
     outcomes: o,
     fast: summarize(t.lat.fast),
+    // How many requests a stalled or busy worker held up, not just where p99 fell.
+    fastOver100ms: t.lat.fast.reduce((n, ms) => (ms > 100 ? n + 1 : n), 0),
     heavy: summarize(t.lat.heavy),
     ...extra,
   };

@@ -11,11 +11,11 @@ import { spawnServer, stopServer } from './procs.mjs';
 export const SHOAL_BALANCERS = ['least-conn', 'round-robin', 'least-load'];
 export const BASELINE = 'cluster-rr';
 
-export function contenders({ root, benchDir, workers }) {
+export function contenders({ root, benchDir, workers, shoalCli: cli }) {
   const app = join(benchDir, 'app.cjs');
   const launcher = join(benchDir, 'cluster-launcher.mjs');
   const pm2Bin = join(benchDir, 'node_modules/pm2/bin/pm2-runtime');
-  const shoalCli = join(root, 'dist/runtime/cli/main.js');
+  const shoalCli = cli || join(root, 'dist/runtime/cli/main.js');
   const node = process.execPath;
   const list = [
     { id: 'single', label: 'single process', multi: false, how: '`node app.cjs`', cmd: () => [node, [app]] },
@@ -36,7 +36,7 @@ export function contenders({ root, benchDir, workers }) {
     list.push({
       id: `shoal-${b}`, label: `shoal ${b}`, multi: true, shoal: true,
       how: `\`node dist/runtime/cli/main.js start app.cjs --workers N --port P --host 127.0.0.1 --balancer ${b} --name bench-${b}\``,
-      check: () => (existsSync(shoalCli) ? null : 'dist/runtime/cli/main.js not found (npm run build, or the CLI has not landed yet)'),
+      check: () => (existsSync(shoalCli) ? null : `${shoalCli} not found (npm run build, or the CLI has not landed yet)`),
       cmd: (port) => [node, [shoalCli, 'start', app, '--workers', String(workers), '--port', String(port),
         '--host', '127.0.0.1', '--balancer', b, '--name', `bench-${b}`]],
     });
@@ -74,8 +74,9 @@ async function allWorkersUp(port, workers, settleMs) {
 
 /**
  * Starts a contender and waits until GET / answers 200 (and, for multi-worker
- * runtimes without an exact readiness signal, settleMs more so every worker is
- * up). Resolves { server } or { error } — never throws, never waits forever.
+ * runtimes without an exact readiness signal, until every worker has answered,
+ * at most settleMs more). Resolves { server } or { error }: never throws, never
+ * waits forever.
  */
 export async function startContender(c, { port, env, readyTimeoutMs, settleMs }) {
   const problem = c.check?.();

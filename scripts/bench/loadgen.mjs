@@ -27,6 +27,7 @@ function keepAlive({ port, path = '/', connections, pipelining = 1, durationMs, 
         resets: r.resets,
         non2xx: r.non2xx,
         durationS: r.duration,
+        timeoutMs,
         latency: { mean: l.mean, p50: l.p50, p90: l.p90, p99: l.p99, max: l.max },
       });
     });

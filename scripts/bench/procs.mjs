@@ -66,7 +66,7 @@ export async function stopServer(s, graceMs) {
   const info = { graceful: false, stopMs: 0, leftoverAfterExit: 0, orphansKilled: [] };
   if (s.exited === null) {
     try { process.kill(s.pid, 'SIGTERM'); } catch { /* already gone */ }
-    await Promise.race([s.exitPromise, sleep(graceMs)]);
+    await Promise.race([s.exitPromise, sleep(graceMs, undefined, { ref: false })]);
   }
   info.graceful = s.exited !== null;
   info.stopMs = Date.now() - t0;
@@ -77,7 +77,7 @@ export async function stopServer(s, graceMs) {
     if (groupAlive(s.pid)) info.leftoverAfterExit = 1;
   }
   try { process.kill(-s.pid, 'SIGKILL'); } catch { /* group empty */ }
-  await Promise.race([s.exitPromise, sleep(2000)]);
+  await Promise.race([s.exitPromise, sleep(2000, undefined, { ref: false })]);
   for (let i = 0; i < 40 && groupAlive(s.pid); i++) await sleep(50);
   for (const pid of taggedPids()) {
     try { process.kill(pid, 'SIGKILL'); info.orphansKilled.push(pid); } catch { /* gone */ }
@@ -112,4 +112,30 @@ export async function waitPortFree(port, timeoutMs) {
     await sleep(100);
   }
   return false;
+}
+
+/**
+ * CPU accounting to spot a busy machine: system-wide user+nice+system jiffies
+ * and those of our own processes (harness, load generator, tagged servers).
+ * Their difference over a run is CPU used by something else (other people's
+ * tests on a shared box), which the report flags.
+ */
+export function cpuSample(extraPids = []) {
+  const [user, nice, system] = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  let ours = 0;
+  for (const pid of new Set([process.pid, ...extraPids, ...taggedPids()])) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ours += Number(rest[11]) + Number(rest[12]); // utime, stime
+    } catch { /* exited */ }
+  }
+  return { t: Date.now(), busy: user + nice + system, ours };
+}
+
+/** Cores' worth of CPU used by other processes between two samples (USER_HZ = 100). */
+export function foreignCores(a, b) {
+  const secs = (b.t - a.t) / 1000;
+  if (secs <= 0) return 0;
+  return Math.max(0, Math.round(((b.busy - a.busy - (b.ours - a.ours)) / 100 / secs) * 100) / 100);
 }
