@@ -38,6 +38,10 @@ export const ERRORS = {
   SHOAL_ERR_INTERNAL: spec(false, (why) => `internal error: ${why}`),
   SHOAL_ERR_RELOAD_FAILED: spec(false, (why) => `reload stopped, the old workers keep serving: ${why}`),
   SHOAL_ERR_BUSY: spec(false, (what) => `${what} is already in progress; try again when it is done`),
+  SHOAL_ERR_SESSION_TOO_LARGE: spec(false, (id, size, limit) => `session ${id} would grow to ${size} bytes, over the limit of ${limit} bytes per session; keep large data elsewhere (store its key in the session) or raise the limit with the maxSessionBytes option`),
+  SHOAL_ERR_SESSION_SECRET: spec(true, (why) => `invalid session secret: ${why}; use random strings of at least 32 characters (e.g. 'openssl rand -base64 48'), the first one signs and the others are still accepted during a rotation`),
+  SHOAL_ERR_SESSION_VALUE: spec(false, (key, why) => `session attribute '${key}' cannot be stored: ${why}; session values must be JSON (objects, arrays, strings, finite numbers, booleans, null)`),
+  SHOAL_ERR_CLOCK_DRIFT: spec(false, (node, ahead, limit) => `a timestamp from node ${node} is ${ahead} ms ahead of this host's clock (limit ${limit} ms); synchronise the hosts' clocks (NTP) or raise maxDriftMs`),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ShoalErrorCode = keyof typeof ERRORS;

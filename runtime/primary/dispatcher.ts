@@ -43,6 +43,7 @@ export class Dispatcher {
   readonly #full = new Set<number>();
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
+  #holdTimer: NodeJS.Timeout | undefined;
   readonly #canTake: (w: WorkerLoad) => boolean;
   /** Totals for status and tests. */
   readonly stats = { accepted: 0, handedOff: 0, redispatched: 0, refused: 0, queueTimeouts: 0 };
@@ -136,6 +137,18 @@ export class Dispatcher {
     if (this.#full.delete(w.id)) this.#drain();
   }
 
+  /** A worker's load report arrived: a held connection may go to it now. */
+  loadChanged(): void {
+    if (this.#queue.length > 0) this.#drain();
+  }
+
+  /** The scheduler held the head connection back: retry at the latest when its hold ends. */
+  #armHold(since: number): void {
+    const hold = this.#scheduler.holdMs;
+    if (hold <= 0 || this.#holdTimer || this.#scheduler.size === 0) return;
+    this.#holdTimer = setTimeout(() => { this.#holdTimer = undefined; this.#drain(); }, Math.max(0, since + hold - Date.now()));
+  }
+
   /** Closes queued connections (the listener is closed and no worker will take them). */
   abandonQueue(): void {
     for (const q of this.#queue) this.#closeQueued(q.socket);
@@ -146,9 +159,10 @@ export class Dispatcher {
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
       if (head.socket.destroyed) { this.#queue.shift(); continue; }
-      const load = this.#scheduler.pick({ remoteAddress: head.socket.remoteAddress, now: Date.now() }, this.#canTake);
+      const now = Date.now();
+      const load = this.#scheduler.pick({ remoteAddress: head.socket.remoteAddress, now, waitedMs: now - head.since }, this.#canTake);
       const w = load && this.#workers.get(load.id);
-      if (!w) break;
+      if (!w) { this.#armHold(head.since); break; }
       this.#queue.shift();
       this.#handoff(w, head.socket);
     }

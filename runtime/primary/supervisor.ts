@@ -75,6 +75,7 @@ export class Supervisor {
         w.load.elu = m.elu;
         w.countDone(m.done);
         w.rss = m.rss;
+        d.loadChanged();
       },
       unlisten: (_m, w) => {
         if (w.status === 'draining') return;

@@ -22,6 +22,11 @@ export abstract class BaseScheduler implements Scheduler {
     return this.#workers.length;
   }
 
+  /** Only least-load ever holds a connection back. */
+  get holdMs(): number {
+    return 0;
+  }
+
   /** The routable workers, in insertion order (read-only view for strategies). */
   protected get workers(): readonly WorkerLoad[] {
     return this.#workers;

@@ -18,6 +18,13 @@ export { VNODES_PER_WEIGHT } from './ip-hash.js';
 export { normaliseAddress } from './address.js';
 
 /** Default slow-start ramp: long enough to warm a JIT, short enough not to matter on deploys. */
+/**
+ * least-load holds a new connection in the primary's queue for at most this
+ * long while every worker is busy, to give it to the first one that becomes
+ * idle rather than queue it behind a long request.
+ */
+export const DEFAULT_HOLD_MS = 100;
+
 export const DEFAULT_SLOW_START_MS = 2000;
 
 export function isBalancerName(s: string): s is BalancerName {
@@ -29,7 +36,7 @@ export function createScheduler(name: BalancerName, opts: Partial<SchedulerOptio
   if (!Number.isFinite(slowStartMs) || slowStartMs < 0) {
     throw new RangeError(`slowStartMs must be a finite number >= 0, got ${slowStartMs}`);
   }
-  const o: SchedulerOptions = { slowStartMs, random: opts.random ?? Math.random };
+  const o: SchedulerOptions = { slowStartMs, random: opts.random ?? Math.random, holdMs: opts.holdMs ?? DEFAULT_HOLD_MS };
   switch (name) {
     case 'least-conn':
       return new LeastConnScheduler(o);

@@ -9,6 +9,12 @@
  *
  * Ties go to whichever of the two comes first in a rotating order, so an
  * idle cluster (all scores 0) still spreads connections in turn.
+ *
+ * Before sampling, idle workers (nothing in flight, nothing unacknowledged)
+ * are preferred, and when every worker is busy a connection may wait in the
+ * primary's queue for the first one to become idle (join-the-idle-queue):
+ * with uneven request costs, this is what keeps fast requests from queueing
+ * behind slow ones.
  */
 import { BaseScheduler } from './base.js';
 import type { Eligible, PickContext, WorkerLoad } from './types.js';
@@ -30,12 +36,19 @@ export const PENDING_WEIGHT = 4;
  */
 export const ELU_WEIGHT = 0.5;
 
+/** Busy: a request in flight (as last reported) or a handoff not yet acknowledged. */
+export const isBusy = (w: WorkerLoad): boolean => w.inflight + w.pending > 0;
+
 export function loadScore(w: WorkerLoad, weight: number): number {
   return (w.conns + w.inflight + PENDING_WEIGHT * w.pending + ELU_WEIGHT * w.elu) / weight;
 }
 
 export class LeastLoadScheduler extends BaseScheduler {
   readonly name = 'least-load' as const;
+
+  override get holdMs(): number {
+    return this.opts.holdMs;
+  }
 
   pick(ctx: PickContext, eligible: Eligible): WorkerLoad | undefined {
     const ws = this.workers;
@@ -47,13 +60,23 @@ export class LeastLoadScheduler extends BaseScheduler {
       if (w !== undefined && eligible(w)) idx.push(i);
     }
     if (idx.length === 0) return undefined;
-    let chosen = idx[0] ?? 0;
-    if (idx.length > 1) {
-      const n = idx.length;
+    // Join the idle queue first: an idle worker serves a new connection at once, a busy one
+    // queues it behind whatever it is running (maybe a long CPU-bound request).
+    const idle = idx.filter((i) => !isBusy(ws[i]!));
+    if (idle.length === 0 && ctx.waitedMs !== undefined && ctx.waitedMs < this.opts.holdMs) {
+      // Every worker is busy: hold the connection in the primary's queue and give it to the
+      // first worker that reports itself idle (the dispatcher retries on each load report),
+      // as the kernel's accept queue does for workers sharing a socket. Bounded by holdMs.
+      return undefined;
+    }
+    const pool = idle.length > 0 ? idle : idx;
+    let chosen = pool[0] ?? 0;
+    if (pool.length > 1) {
+      const n = pool.length;
       const a = Math.min(n - 1, Math.floor(this.opts.random() * n));
       let b = Math.min(n - 2, Math.floor(this.opts.random() * (n - 1)));
       if (b >= a) b++; // distinct: draw from the n-1 others
-      chosen = this.#better(idx[a] ?? 0, idx[b] ?? 0, ctx.now);
+      chosen = this.#better(pool[a] ?? 0, pool[b] ?? 0, ctx.now);
     }
     this.advancePast(chosen);
     return ws[chosen];

@@ -28,6 +28,8 @@ export interface PickContext {
   readonly remoteAddress?: string | undefined;
   /** Current time in ms (injected so strategies stay pure and testable). */
   readonly now: number;
+  /** How long the connection being placed has waited in the primary's queue, ms. */
+  readonly waitedMs?: number | undefined;
 }
 
 /** Returns true when the worker can take a connection right now (it has credit). */
@@ -41,6 +43,13 @@ export interface Scheduler {
   pick(ctx: PickContext, eligible: Eligible): WorkerLoad | undefined;
   /** Routable workers, in insertion order. */
   readonly size: number;
+  /**
+   * How long this strategy may decline to pick (return undefined although a
+   * worker is eligible) to hold a connection for a better moment; 0 when it
+   * never does. The dispatcher retries when a worker's load changes, and at
+   * the latest once the head connection has waited this long.
+   */
+  readonly holdMs: number;
 }
 
 export interface SchedulerOptions {
@@ -53,6 +62,8 @@ export interface SchedulerOptions {
   readonly slowStartMs: number;
   /** Random source in [0,1) for least-load's power of two choices; injected for tests. */
   readonly random: () => number;
+  /** least-load: how long to hold a new connection while every worker is busy (see least-load.ts). */
+  readonly holdMs: number;
 }
 
 export const BALANCERS = ['least-conn', 'round-robin', 'weighted-round-robin', 'ip-hash', 'least-load'] as const;

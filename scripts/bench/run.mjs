@@ -5,6 +5,7 @@
 //   node scripts/bench/run.mjs [--quick] [--workers N] [--runs N] [--only ids]
 //                              [--scenarios a,b,c,d] [--port P] [--out f.json] [--md f.md]
 //                              [--shoal cli.js] [--idle-wait S]
+//   node scripts/bench/run.mjs --render results.json [--md f.md]   (rewrite the report only)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -27,11 +28,23 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, workers: { type: 'string' }, runs: { type: 'string' },
     only: { type: 'string' }, scenarios: { type: 'string' }, port: { type: 'string' },
-    out: { type: 'string' }, md: { type: 'string' }, shoal: { type: 'string' }, 'idle-wait': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    out: { type: 'string' }, md: { type: 'string' }, shoal: { type: 'string' }, 'idle-wait': { type: 'string' }, render: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(4, 7).join('\n').replace(/\/\/ ?/g, ''));
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(4, 8).join('\n').replace(/\/\/ ?/g, ''));
+  process.exit(0);
+}
+
+if (args.render) {
+  // Re-render the markdown from a saved results file (no servers, no load).
+  const doc = JSON.parse(readFileSync(args.render, 'utf8'));
+  const scen = selectScenarios(doc.scenarios.map((s) => s.id).join(','));
+  const agg = aggregate(doc.runs, scen, doc.contenders);
+  const md = renderMarkdown({ ...doc, cfg: doc.config, agg, targetRows: evaluateTargets(agg, doc.runs, doc.unavailable), scenarios: scen });
+  const out = resolve(args.md ?? join(root, 'BENCHMARKS.md'));
+  writeFileSync(out, `${md}\n`);
+  console.error(`wrote ${relative(root, out)} from ${args.render}`);
   process.exit(0);
 }
 

@@ -106,3 +106,39 @@ describe('least-load', () => {
     expect(run(1000)).toBeGreaterThan(0.95);
   });
 });
+
+describe('least-load: join the idle queue', () => {
+  const pickOnce = (c: ReturnType<typeof cluster>, waitedMs: number | undefined) =>
+    c.nameOf(c.s.pick({ now: 0, waitedMs }, () => true));
+
+  it.each([
+    // [workers, waitedMs, expected pick]
+    [[{ name: 'a', inflight: 1 }, { name: 'b', inflight: 0, conns: 5 }], 0, 'b'],          // idle beats a lower score
+    [[{ name: 'a', pending: 1 }, { name: 'b', conns: 3 }], 0, 'b'],                        // unacknowledged counts as busy
+    [[{ name: 'a', inflight: 1 }, { name: 'b', inflight: 2 }], 0, undefined],             // all busy: hold
+    [[{ name: 'a', inflight: 1 }, { name: 'b', inflight: 2 }], 99, undefined],            // still within the hold
+    [[{ name: 'a', inflight: 1 }, { name: 'b', inflight: 2 }], 100, 'a'],                 // hold over: least loaded
+    [[{ name: 'a', inflight: 1 }, { name: 'b', inflight: 2 }], undefined, 'a'],           // no wait known: never hold
+  ] as const)('%j waited %s -> %s', (specs, waitedMs, expected) => {
+    const c = cluster('least-load', specs.map((s) => ({ ...s })), { slowStartMs: 0, holdMs: 100 });
+    expect(pickOnce(c, waitedMs)).toBe(expected);
+  });
+
+  it('samples among idle workers only when there are some', () => {
+    const c = cluster('least-load', [
+      { name: 'busy1', inflight: 1 }, { name: 'busy2', inflight: 1 },
+      { name: 'idle1', conns: 1 }, { name: 'idle2', conns: 1 }, { name: 'idle3', conns: 1 },
+    ], { slowStartMs: 0, holdMs: 100, random: seeded(7) });
+    // Busy workers have lower scores here (no connections), yet only idle ones are sampled.
+    const got = tally(Array.from({ length: 300 }, () => pickOnce(c, 0)));
+    expect(Object.keys(got).sort()).toEqual(['idle1', 'idle2', 'idle3']);
+  });
+
+  it('the other strategies never hold', () => {
+    for (const name of ['round-robin', 'least-conn', 'weighted-round-robin', 'ip-hash'] as const) {
+      const c = cluster(name, [{ name: 'a', inflight: 3 }, { name: 'b', inflight: 3 }], { slowStartMs: 0, holdMs: 100 });
+      expect(c.s.holdMs).toBe(0);
+      expect(pickOnce(c, 0)).toBeDefined();
+    }
+  });
+});
