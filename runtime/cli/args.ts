@@ -43,6 +43,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'hang-timeout': { type: 'string', what: 'milliseconds' },
   'hang-grace': { type: 'string', what: 'milliseconds' },
   'max-memory': { type: 'string', what: 'a size such as 512M or 1G' },
+  'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 
 export function parseArgs(argv: readonly string[], specFor: (command: string | undefined) => Record<string, FlagSpec>): Parsed {

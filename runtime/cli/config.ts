@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout'] as const;
 type ConfigFile = Partial<Record<(typeof CONFIG_KEYS)[number], string | number | boolean>>;
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -96,6 +96,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const hangTimeout = str('hang-timeout', undefined, 'hangTimeout');
   const hangGrace = str('hang-grace', undefined, 'hangGrace');
   const maxMemory = str('max-memory', 'SHOAL_MAX_MEMORY', 'maxMemory');
+  const queueTimeout = str('queue-timeout', undefined, 'queueTimeout');
   if (name && !/^[A-Za-z0-9._-]{1,64}$/.test(name[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name[1], name[0], 'a name of letters, digits, ".", "_" or "-" (at most 64)');
   return resolveOptions({
     entry,
@@ -112,5 +113,6 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(hangTimeout ? { hangTimeoutMs: parseMs(hangTimeout[0], hangTimeout[1]) } : {}),
     ...(hangGrace ? { hangGraceMs: parseMs(hangGrace[0], hangGrace[1]) } : {}),
     ...(maxMemory ? { maxMemoryBytes: parseSize(maxMemory[0], maxMemory[1]) } : {}),
+    ...(queueTimeout ? { queueTimeoutMs: parseMs(queueTimeout[0], queueTimeout[1]) } : {}),
   });
 }

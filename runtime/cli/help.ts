@@ -21,6 +21,7 @@ Options for start:
       --max-memory SIZE a worker above this resident memory (e.g. 512M) is replaced gracefully
       --hang-timeout MS a worker silent this long (blocked event loop) leaves rotation (default 3000)
       --hang-grace MS   and is killed and replaced if still silent this much later (default 5000)
+      --queue-timeout MS how long an accepted connection may wait for a worker (default 10000)
       --verbose         debug logs, and stack traces on errors
 
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_LOG_LEVEL.

@@ -41,10 +41,19 @@ describe.each([
     const stop = new Promise<void>((r) => { finish = r; });
     const load = runLoad({ port: c.port, path: '/?ms=5', concurrency: 8, keepAlive, timeoutMs: 5_000 }, stop);
     let before = await pids(c);
-    for (let i = 0; i < 3; i++) {
-      const r = await cli(c, 'reload');
+    // One at a time, then two at once, then one at a time with JSON progress for scripts.
+    const variants = [[], ['--parallel', '2'], ['--json']];
+    for (const extra of variants) {
+      const r = await cli(c, 'reload', ...extra);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/reloaded: 2 workers replaced/);
+      if (extra[0] === '--json') {
+        const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { event?: string; ok?: boolean; replaced?: number });
+        expect(lines.filter((l) => l.event === 'retired')).toHaveLength(2);
+        expect(lines.at(-1)).toMatchObject({ ok: true, replaced: 2 });
+      } else {
+        expect(r.stdout).toMatch(/slot 1: new worker \d+ ready in \d+ ms/);
+        expect(r.stdout).toMatch(/reloaded: 2 workers replaced/);
+      }
       const after = await pids(c);
       expect(after.filter((p) => before.includes(p))).toEqual([]);
       before = after;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
+import net from 'node:net';
 import { request } from '../helpers/load.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-run-'));
@@ -56,5 +57,29 @@ describe('restarts', () => {
     // Sent while the only worker is being restarted: never refused, served by the replacement.
     const r = await request(c.port, '/', false, 10_000);
     expect(r.status).toBe(200);
+  });
+
+  it('with no worker able to serve, a queued connection is closed cleanly after --queue-timeout, never refused', async () => {
+    const flag = path.join(dir, 'broken-queue');
+    cluster = await startCluster(path.join(FIXTURES, 'crashy.mjs'), {
+      workers: 1, env: { ...env, BROKEN_FLAG: flag }, extraArgs: ['--queue-timeout', '1000'],
+    });
+    const c = cluster;
+    fs.writeFileSync(flag, '');
+    await request(c.port, '/crash', false, 3_000).catch(() => undefined);
+    await c.waitForLog((l) => l.code === 'SHOAL_ERR_CRASH_LOOP', 20_000);
+    const t0 = Date.now();
+    const outcome = await new Promise<string>((resolve) => {
+      const s = net.connect(c.port, '127.0.0.1');
+      let data = '';
+      s.on('data', (d) => { data += String(d); });
+      s.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+      s.on('end', () => resolve(`end ${data.length}`));
+      s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    expect(outcome).toBe('end 0'); // accepted, then a clean FIN: not refused, not reset
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    fs.rmSync(flag);
   });
 });
