@@ -2,25 +2,43 @@
  * The CLI side of the control socket: find the cluster, send one request,
  * stream progress events, return the final reply.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import { ShoalError } from '../errors.js';
 import { listClusterNames, runtimeDir, socketPath } from './paths.js';
 import type { ControlEvent, ControlReply, ControlRequest } from './protocol.js';
 
+/**
+ * Whether a cluster answers on the socket. A socket file nobody listens on
+ * (its primary was killed before it could clean up) is stale: it is removed.
+ */
+function live(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') fs.rmSync(path, { force: true });
+      resolve(false);
+    });
+  });
+}
+
 /** The socket of the named cluster, or of the only one running when no name is given. */
-export function resolveSocket(name: string | undefined, env = process.env): { name: string; path: string } {
+export async function resolveSocket(name: string | undefined, env = process.env): Promise<{ name: string; path: string }> {
   const dir = runtimeDir(env);
   if (name !== undefined) return { name, path: socketPath(dir, name) };
-  const names = listClusterNames(dir);
+  const all = listClusterNames(dir);
+  const alive = await Promise.all(all.map((n) => live(socketPath(dir, n))));
+  const names = all.filter((_n, i) => alive[i]);
   if (names.length === 0) throw new ShoalError('SHOAL_ERR_NO_CLUSTER', 'any name', dir);
   if (names.length > 1) throw new ShoalError('SHOAL_ERR_AMBIGUOUS_CLUSTER', names.join(', '));
   return { name: names[0]!, path: socketPath(dir, names[0]!) };
 }
 
-export function controlRequest(
+export async function controlRequest(
   name: string | undefined, req: ControlRequest, onEvent: (e: ControlEvent) => void = () => {}, env = process.env,
 ): Promise<ControlReply> {
-  const target = resolveSocket(name, env);
+  const target = await resolveSocket(name, env);
   return new Promise((resolve, reject) => {
     const sock = net.connect(target.path);
     let buf = '';

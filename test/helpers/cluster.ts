@@ -5,12 +5,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/runtime/cli/main.js');
 export const FIXTURES = path.join(ROOT, 'test/fixtures');
+
+/**
+ * Control sockets of test clusters go to a folder of this test process, never
+ * to the user's own runtime folder (a test may kill a primary with SIGKILL).
+ */
+export const TEST_RUNTIME_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-test-run-'));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,7 +68,7 @@ export async function startCluster(entry: string, opts: StartOptions = {}): Prom
   args.push('--name', `test-${port}`, ...(opts.extraArgs ?? []));
   const proc = spawn(process.execPath, args, {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, ...opts.env, NO_COLOR: '1' },
+    env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, ...opts.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.ownGroup === true,
   });
@@ -122,7 +129,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.gid ?? opts.uid };
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], ...ids });
+    const p = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, ...opts.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], ...ids });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });

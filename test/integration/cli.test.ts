@@ -30,7 +30,10 @@ afterAll(() => { busy.close(); fs.rmSync(tmp, { recursive: true, force: true });
 // That needs the checkout to be readable by 'nobody' (it is under /work); where it is not, the
 // two cases are reported as skipped with the reason, never passed.
 const root = process.getuid?.() === 0;
-const unprivileged = root ? { uid: 65534, gid: 65534 } : {};
+// 'nobody' gets a runtime folder of its own for the control socket.
+const nobodyRun = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-nobody-'));
+if (root) fs.chownSync(nobodyRun, 65534, 65534);
+const unprivileged = root ? { uid: 65534, gid: 65534, env: { SHOAL_RUNTIME_DIR: nobodyRun } } : {};
 const nobodyCanRun = !root || spawnSync(process.execPath, [CLI, '--version'], { uid: 65534, gid: 65534 }).status === 0;
 if (!nobodyCanRun) console.warn('cli.test: skipping the permission cases: user nobody cannot read this checkout');
 

@@ -86,6 +86,19 @@ describe('control', () => {
     expect(r.stderr).toMatch(/no shoal cluster named 'nothing-here' is running/);
   });
 
+  it('without --name, the only live cluster is found; a stale socket left by a killed primary is ignored and removed', async () => {
+    const dead = await startCluster(app, { workers: 1, env });
+    const stale = path.join(dir, `${nameOf(dead)}.sock`);
+    dead.proc.kill('SIGKILL');
+    await dead.exited;
+    expect(fs.existsSync(stale)).toBe(true);
+    cluster = await startCluster(app, { workers: 1, env });
+    const r = await runCli(['status', '--json'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as Status).primary.pid).toBe(cluster.proc.pid);
+    expect(fs.existsSync(stale)).toBe(false);
+  });
+
   it('a second cluster with the same name is refused', async () => {
     cluster = await startCluster(app, { workers: 1, env });
     const r = await runCli(['start', app, '--workers', '1', '--port', '0', '--name', nameOf(cluster)], { env });
