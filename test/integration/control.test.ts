@@ -2,20 +2,18 @@
  * The control socket and the commands that use it, against a real cluster:
  * status, scale, stop, and what garbage on the socket does (nothing).
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-run-'));
-const env = { SHOAL_RUNTIME_DIR: dir };
+const dir = TEST_RUNTIME_DIR;
+const env = {};
 const app = path.join(FIXTURES, 'slow.mjs');
 let cluster: Cluster | undefined;
 afterEach(async () => { await cluster?.stop('SIGKILL'); cluster = undefined; });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const nameOf = (c: Cluster): string => `test-${c.port}`;
 const cli = (c: Cluster, ...args: string[]) => runCli([...args, '--name', nameOf(c)], { env });

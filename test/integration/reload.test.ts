@@ -3,19 +3,18 @@
  * scaled down, under continuous load from clients that count errors,
  * resets, non-2xx and hangs.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
 import { runLoad, type LoadCounts } from '../helpers/load.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-run-'));
-const env = { SHOAL_RUNTIME_DIR: dir };
+const dir = TEST_RUNTIME_DIR;
+const env = {};
 const app = path.join(FIXTURES, 'slow.mjs');
 let cluster: Cluster | undefined;
 afterEach(async () => { await cluster?.stop('SIGKILL'); cluster = undefined; });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const cli = (c: Cluster, ...args: string[]) => runCli([...args, '--name', `test-${c.port}`], { env, timeoutMs: 60_000 });
 const pids = async (c: Cluster): Promise<number[]> =>

@@ -1,19 +1,17 @@
 /**
  * Restarts with backoff and crash-loop detection, with real processes.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
 import net from 'node:net';
 import { request } from '../helpers/load.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-run-'));
-const env = { SHOAL_RUNTIME_DIR: dir };
+const dir = TEST_RUNTIME_DIR;
+const env = {};
 let cluster: Cluster | undefined;
 afterEach(async () => { await cluster?.stop('SIGKILL'); cluster = undefined; });
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 interface Row { slot: number; state: string; restarts: number; error?: string }
 
