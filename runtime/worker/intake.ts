@@ -25,6 +25,23 @@ function serverFlag(server: net.Server, description: string): unknown {
   return undefined;
 }
 
+interface SocketFlags { readonly noDelay: boolean; readonly keepAlive: boolean; readonly keepAliveDelayMs: number }
+/** Looked up once per server, not per connection. */
+const flagsCache = new WeakMap<net.Server, SocketFlags>();
+function socketFlags(server: net.Server): SocketFlags {
+  let f = flagsCache.get(server);
+  if (!f) {
+    const delay = serverFlag(server, 'kSetKeepAliveInitialDelay');
+    f = {
+      noDelay: serverFlag(server, 'kSetNoDelay') === true,
+      keepAlive: serverFlag(server, 'kSetKeepAlive') === true,
+      keepAliveDelayMs: typeof delay === 'number' ? delay * 1000 : 0,
+    };
+    flagsCache.set(server, f);
+  }
+  return f;
+}
+
 /**
  * Busy and idle edges (a request starting on an idle worker, the last one
  * ending) are reported at once, but each at most once per this many ms: a
@@ -153,11 +170,9 @@ export class Intake {
       allowHalfOpen: s?.allowHalfOpen ?? false,
       pauseOnCreate: s?.pauseOnConnect ?? false,
     } as unknown as net.SocketConstructorOpts);
-    if (serverFlag(server, 'kSetNoDelay') === true) socket.setNoDelay(true);
-    if (serverFlag(server, 'kSetKeepAlive') === true) {
-      const delay = serverFlag(server, 'kSetKeepAliveInitialDelay');
-      socket.setKeepAlive(true, typeof delay === 'number' ? delay * 1000 : 0);
-    }
+    const flags = socketFlags(server);
+    if (flags.noDelay) socket.setNoDelay(true);
+    if (flags.keepAlive) socket.setKeepAlive(true, flags.keepAliveDelayMs);
     s!._connections++;
     const si = socket as unknown as SocketInternals;
     si.server = server;
