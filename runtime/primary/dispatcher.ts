@@ -160,7 +160,10 @@ export class Dispatcher {
       const head = this.#queue[0]!;
       if (head.socket.destroyed) { this.#queue.shift(); continue; }
       const now = Date.now();
-      const load = this.#scheduler.pick({ remoteAddress: head.socket.remoteAddress, now, waitedMs: now - head.since }, this.#canTake);
+      const socket = head.socket;
+      // remoteAddress costs a getpeername(2); only ip-hash reads it, so it is looked up on demand.
+      const ctx = { get remoteAddress() { return socket.remoteAddress; }, now, waitedMs: now - head.since };
+      const load = this.#scheduler.pick(ctx, this.#canTake);
       const w = load && this.#workers.get(load.id);
       if (!w) { this.#armHold(head.since); break; }
       this.#queue.shift();

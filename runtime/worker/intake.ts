@@ -197,9 +197,9 @@ export class Intake {
    * throttle window.
    */
   report(idleEvery = 10, throttled = true): void {
-    const elu = performance.eventLoopUtilization(this.#elu);
     const changed = this.#closed > 0 || this.#done > 0 || this.#inflight !== this.#lastInflight;
     if (!changed && ++this.#quietTicks < idleEvery) return;
+    const elu = performance.eventLoopUtilization(this.#elu);
     if (throttled) this.#lastReportAt = performance.now();
     this.#elu = performance.eventLoopUtilization();
     this.#quietTicks = 0;

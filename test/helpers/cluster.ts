@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { controlRequest } from '../../runtime/control/client.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/runtime/cli/main.js');
@@ -149,5 +150,42 @@ export function isAlive(pid: number): boolean {
     return !/^\d+ \(.*\) [ZX]/s.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
+  }
+}
+
+export interface ClusterStatus {
+  primary: { pid: number; queued: number; unacknowledged: number; [k: string]: unknown };
+  workers: { slot: number; id: number | null; pid: number | null; state: string; inflight: number; connections: number; [k: string]: unknown }[];
+}
+
+/** The cluster's status, read over its control socket. */
+export async function clusterStatus(c: Cluster): Promise<ClusterStatus> {
+  const r = await controlRequest(`test-${c.port}`, { cmd: 'status' }, () => {}, { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR });
+  if (!r.ok) throw new Error(`status failed: ${r.error}`);
+  return r as unknown as ClusterStatus;
+}
+
+/** Polls the status until `pred` holds (a condition, not a guess at how long things take). */
+export async function waitForStatus(c: Cluster, pred: (s: ClusterStatus) => boolean, what: string, timeoutMs = 10_000): Promise<ClusterStatus> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = await clusterStatus(c);
+    if (pred(s)) return s;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}; last status: ${JSON.stringify(s)}`);
+    await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
+  }
+}
+const STATUS_POLL_MS = 20;
+
+/** Resolves once the cluster's workers have at least `n` requests in flight between them. */
+export const waitForInflight = (c: Cluster, n: number): Promise<ClusterStatus> =>
+  waitForStatus(c, (s) => s.workers.reduce((a, w) => a + w.inflight, 0) >= n, `${n} requests in flight`);
+
+/** Resolves once none of `pids` runs any more; rejects after `timeoutMs`. */
+export async function waitUntilGone(pids: number[], timeoutMs = 3_000): Promise<void> {
+  const t0 = Date.now();
+  while (pids.some(isAlive)) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`processes still running after ${timeoutMs} ms: ${pids.filter(isAlive).join(', ')}`);
+    await new Promise((r) => setTimeout(r, STATUS_POLL_MS));
   }
 }

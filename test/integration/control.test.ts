@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, waitForInflight, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
 
 const dir = TEST_RUNTIME_DIR;
@@ -55,7 +55,7 @@ describe('control', () => {
     expect((await cli(c, 'scale', '3')).stdout).toMatch(/scaled from 1 to 3/);
     expect((await status(c)).workers.map((w) => w.state)).toEqual(['ready', 'ready', 'ready']);
     const inflight = Array.from({ length: 6 }, () => request(c.port, '/?ms=500', false, 10_000));
-    await new Promise((r) => setTimeout(r, 100));
+    await waitForInflight(c, 6);
     expect((await cli(c, 'scale', '-2')).stdout).toMatch(/scaled from 3 to 1/);
     expect((await Promise.all(inflight)).map((r) => r.status)).toEqual(Array(6).fill(200));
     expect((await status(c)).workers).toHaveLength(1);
@@ -70,7 +70,7 @@ describe('control', () => {
     cluster = await startCluster(app, { workers: 2, env });
     const c = cluster;
     const slow = request(c.port, '/?ms=700', false, 10_000);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitForInflight(c, 1);
     const r = await cli(c, 'stop');
     expect(r.code, r.stderr).toBe(0);
     expect(c.proc.exitCode ?? (await c.exited).code).toBe(0);

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import path from 'node:path';
-import { FIXTURES, startCluster, type Cluster, type LogLine } from '../helpers/cluster.js';
+import { FIXTURES, startCluster, waitForStatus, type Cluster, type LogLine } from '../helpers/cluster.js';
 import { request, runLoad } from '../helpers/load.js';
 
 const app = path.join(FIXTURES, 'blocking.mjs');
@@ -60,7 +60,7 @@ describe('dispatch', () => {
     expect(blocked, 'worker 1 never got the blocking request').toBeDefined();
     // New connections: round robin offers every other one to worker 1, which cannot acknowledge.
     const reqs = Array.from({ length: 8 }, () => request(c.port, '/', false, 10_000));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitForStatus(c, (s) => s.primary.unacknowledged >= 1, 'a handoff worker 1 cannot acknowledge');
     process.kill(pidOf(c, 1), 'SIGKILL');
     const results = await Promise.all(reqs);
     expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));

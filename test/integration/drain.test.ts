@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, startCluster, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, startCluster, waitForInflight, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
 
 let cluster: Cluster | undefined;
@@ -37,7 +37,7 @@ describe('drain', () => {
     cluster = await startCluster(path.join(FIXTURES, 'shutdown-hook.mjs'), { workers: 2, env: { HOOK_FILE: file } });
     const c = cluster;
     const slow = Array.from({ length: 4 }, () => request(c.port, '/?ms=800', false, 10_000));
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForInflight(c, 4);
     c.proc.kill('SIGTERM');
     const done = await Promise.all(slow);
     expect(done.map((r) => r.status)).toEqual([200, 200, 200, 200]);

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import path from 'node:path';
-import { FIXTURES, isAlive, startCluster, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, isAlive, startCluster, waitForInflight, waitUntilGone, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
 
 const app = path.join(FIXTURES, 'slow.mjs');
@@ -21,7 +21,7 @@ describe('graceful stop', () => {
     cluster = await startCluster(app, { workers: 2 });
     const c = cluster;
     const inflight = Array.from({ length: 6 }, () => request(c.port, '/?ms=1500', false, 10_000));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForInflight(c, 6);
     c.proc.kill(sig);
     await c.waitForLog((l) => l.msg === 'stopping');
     const refused = await request(c.port, '/', false, 3_000).then(() => 'served', (e: NodeJS.ErrnoException) => e.code);
@@ -36,7 +36,7 @@ describe('graceful stop', () => {
     cluster = await startCluster(app, { workers: 2, ownGroup: true });
     const c = cluster;
     const inflight = Array.from({ length: 4 }, () => request(c.port, '/?ms=1000', false, 10_000));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForInflight(c, 4);
     process.kill(-c.proc.pid!, 'SIGINT');
     const done = await Promise.all(inflight);
     expect(done.map((r) => r.status)).toEqual(Array(4).fill(200));
@@ -52,7 +52,7 @@ describe('graceful stop', () => {
     const first = await request(c.port, '/', agent, 5_000);
     expect(first.headers.connection).toBe('keep-alive');
     const slow = request(c.port, '/?ms=1000', agent, 5_000);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForInflight(c, 1);
     c.proc.kill('SIGTERM');
     const r = await slow;
     expect(r.status).toBe(200);
@@ -65,7 +65,7 @@ describe('graceful stop', () => {
     cluster = await startCluster(app, { workers: 1, extraArgs: ['--stop-timeout', '500'] });
     const c = cluster;
     const never = request(c.port, '/?ms=60000', false, 20_000).catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForInflight(c, 1);
     const t0 = Date.now();
     c.proc.kill('SIGTERM');
     expect((await c.exited).code).toBe(0);
@@ -77,14 +77,13 @@ describe('graceful stop', () => {
     cluster = await startCluster(app, { workers: 2 });
     const c = cluster;
     const pending = request(c.port, '/?ms=20000', false, 30_000).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForInflight(c, 1);
     c.proc.kill('SIGTERM');
     await c.waitForLog((l) => l.msg === 'stopping');
     c.proc.kill('SIGTERM');
     expect(await c.exited).toEqual({ code: 143, signal: null });
     await pending;
-    await new Promise((r) => setTimeout(r, 300));
-    for (const pid of workerPids(c)) expect(alive(pid)).toBe(false);
+    await waitUntilGone(workerPids(c));
   });
 
   it('workers exit within about a second when the primary is killed with SIGKILL', async () => {
@@ -94,8 +93,7 @@ describe('graceful stop', () => {
     c.proc.kill('SIGKILL');
     await c.exited;
     const t0 = Date.now();
-    while (pids.some(alive) && Date.now() - t0 < 3_000) await new Promise((r) => setTimeout(r, 50));
-    expect(pids.filter(alive)).toEqual([]);
+    await waitUntilGone(pids);
     expect(Date.now() - t0).toBeLessThan(1_500);
   });
 });
