@@ -41,6 +41,8 @@ export const ERRORS = {
   SHOAL_ERR_SESSION_TOO_LARGE: spec(false, (id, size, limit) => `session ${id} would grow to ${size} bytes, over the limit of ${limit} bytes per session; keep large data elsewhere (store its key in the session) or raise the limit with the maxSessionBytes option`),
   SHOAL_ERR_SESSION_SECRET: spec(true, (why) => `invalid session secret: ${why}; use random strings of at least 32 characters (e.g. 'openssl rand -base64 48'), the first one signs and the others are still accepted during a rotation`),
   SHOAL_ERR_SESSION_VALUE: spec(false, (key, why) => `session attribute '${key}' cannot be stored: ${why}; session values must be JSON (objects, arrays, strings, finite numbers, booleans, null)`),
+  SHOAL_ERR_SESSION_UNREPLICATED: spec(false, (ms) => `the primary did not acknowledge a session change within ${ms} ms, so other workers may not see it yet; the primary is overloaded or stopping (check 'shoal status')`),
+  SHOAL_ERR_SESSION_OPTIONS: spec(false, (what, value, expected) => `invalid session option ${what}: ${value}; expected ${expected}`),
   SHOAL_ERR_CLOCK_DRIFT: spec(false, (node, ahead, limit) => `a timestamp from node ${node} is ${ahead} ms ahead of this host's clock (limit ${limit} ms); synchronise the hosts' clocks (NTP) or raise maxDriftMs`),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -41,3 +41,15 @@ export function onShutdown(fn: () => unknown): () => void {
     if (i >= 0) hooks.splice(i, 1);
   };
 }
+
+/**
+ * Sessions shared by every worker of the host (and, outside a cluster, kept
+ * in this process): `sessions({ secret })` gives a manager whose
+ * `load(cookieHeader)` returns the request's session. The fastify plugin
+ * (`shoal/fastify`) and the express-session store (`shoal/express`) are
+ * built on it.
+ */
+export { sessions, Session, SessionManager, type CookieOptions, type Json, type LoadOptions, type SessionOptions } from './session/manager.js';
+export { DEFAULT_COOKIE_NAME } from './session/manager-options.js';
+export { DEFAULT_SESSION_TTL_MS, DEFAULT_MAX_SESSION_BYTES } from './session/store-options.js';
+export { ShoalError, type ShoalErrorCode } from './errors.js';

@@ -48,6 +48,12 @@ export interface ShoalOptions {
   readonly maxMemoryBytes: number;
   /** Whether the app signals readiness with ready() rather than by listening. */
   readonly waitReady: boolean;
+  /** Sessions the host keeps in memory (in the primary and in each worker's replica); least recently used beyond. */
+  readonly maxSessions: number;
+  /** Bytes of session data the host keeps in memory, per copy; least recently used beyond. */
+  readonly maxSessionMemoryBytes: number;
+  /** How long `status` waits for each worker's session figures. */
+  readonly statusProbeTimeoutMs: number;
 }
 
 export const DEFAULTS = {
@@ -67,6 +73,9 @@ export const DEFAULTS = {
   hangTimeoutMs: 3_000,
   hangGraceMs: 5_000,
   maxMemoryBytes: 0,
+  maxSessions: 100_000,
+  maxSessionMemoryBytes: 64 * 1024 * 1024,
+  statusProbeTimeoutMs: 1_000,
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
@@ -105,6 +114,9 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     hangTimeoutMs: int('--hang-timeout', input.hangTimeoutMs ?? DEFAULTS.hangTimeoutMs, 100),
     hangGraceMs: int('--hang-grace', input.hangGraceMs ?? DEFAULTS.hangGraceMs, 0),
     maxMemoryBytes: int('--max-memory', input.maxMemoryBytes ?? DEFAULTS.maxMemoryBytes, 0),
+    maxSessions: int('--max-sessions', input.maxSessions ?? DEFAULTS.maxSessions, 1),
+    maxSessionMemoryBytes: int('--max-session-memory', input.maxSessionMemoryBytes ?? DEFAULTS.maxSessionMemoryBytes, 1),
+    statusProbeTimeoutMs: int('statusProbeTimeoutMs', input.statusProbeTimeoutMs ?? DEFAULTS.statusProbeTimeoutMs, 1),
   };
   return Object.freeze(o);
 }

@@ -43,6 +43,8 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'hang-timeout': { type: 'string', what: 'milliseconds' },
   'hang-grace': { type: 'string', what: 'milliseconds' },
   'max-memory': { type: 'string', what: 'a size such as 512M or 1G' },
+  'max-sessions': { type: 'string', what: 'a number of sessions such as 100000' },
+  'max-session-memory': { type: 'string', what: 'a size such as 64M' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 

@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory'] as const;
 type ConfigFile = Partial<Record<(typeof CONFIG_KEYS)[number], string | number | boolean>>;
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -48,6 +48,11 @@ export function parseSize(v: string, flag = '--max-memory'): number {
   if (!m) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a size such as 512M or 1G');
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.round(Number(m[1]) * mult);
+}
+
+function parseCount(v: string, flag: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a whole number of at least 1');
+  return Number(v);
 }
 
 function parseMs(v: string, flag: string): number {
@@ -97,6 +102,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const hangGrace = str('hang-grace', undefined, 'hangGrace');
   const maxMemory = str('max-memory', 'SHOAL_MAX_MEMORY', 'maxMemory');
   const queueTimeout = str('queue-timeout', undefined, 'queueTimeout');
+  const maxSessions = str('max-sessions', 'SHOAL_MAX_SESSIONS', 'maxSessions');
+  const maxSessionMemory = str('max-session-memory', 'SHOAL_MAX_SESSION_MEMORY', 'maxSessionMemory');
   if (name && !/^[A-Za-z0-9._-]{1,64}$/.test(name[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name[1], name[0], 'a name of letters, digits, ".", "_" or "-" (at most 64)');
   return resolveOptions({
     entry,
@@ -114,5 +121,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(hangGrace ? { hangGraceMs: parseMs(hangGrace[0], hangGrace[1]) } : {}),
     ...(maxMemory ? { maxMemoryBytes: parseSize(maxMemory[0], maxMemory[1]) } : {}),
     ...(queueTimeout ? { queueTimeoutMs: parseMs(queueTimeout[0], queueTimeout[1]) } : {}),
+    ...(maxSessions ? { maxSessions: parseCount(maxSessions[0], maxSessions[1]) } : {}),
+    ...(maxSessionMemory ? { maxSessionMemoryBytes: parseSize(maxSessionMemory[0], maxSessionMemory[1]) } : {}),
   });
 }

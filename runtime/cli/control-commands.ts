@@ -10,6 +10,7 @@ import type { Parsed } from './args.js';
 interface WorkerRow {
   slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number;
   connections: number; inflight: number; rps: number; elu: number; rssBytes: number; error?: string;
+  sessions: { sessions: number; bytes: number; lagP99: number | null } | null;
 }
 interface StatusReply { primary: Record<string, unknown>; workers: WorkerRow[] }
 
@@ -22,13 +23,20 @@ function duration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 const mib = (b: number): string => `${(b / 1048576).toFixed(1)} MiB`;
+const kib = (b: number): string => (b < 1024 ? `${b} B` : b < 1048576 ? `${(b / 1024).toFixed(1)} KiB` : mib(b));
+const lag = (ms: number | null): string => (ms === null ? '-' : ms < 1 ? `${Math.round(ms * 1000)}µs` : `${ms.toFixed(1)}ms`);
 
 /** The status as a table, for people. Exported for tests. */
 export function formatStatus(st: StatusReply): string {
   const p = st.primary;
-  const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  port ${String(p.port)}  queued ${String(p.queued)}\n`;
-  const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', 'conns', 'inflight', 'req/s', 'elu', 'memory'];
-  const rows = st.workers.map((w) => [w.slot, w.id ?? '-', w.pid ?? '-', w.state, duration(w.uptimeMs), w.restarts, w.connections, w.inflight, w.rps, w.elu.toFixed(2), mib(w.rssBytes)].map(String));
+  const hs = p.sessions as { sessions: number; bytes: number } | undefined;
+  const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  port ${String(p.port)}  queued ${String(p.queued)}` +
+    (hs ? `  sessions ${hs.sessions} (${kib(hs.bytes)})` : '') + '\n';
+  const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', 'conns', 'inflight', 'req/s', 'elu', 'memory', 'sessions', 'sess data', 'repl p99'];
+  const rows = st.workers.map((w) => [
+    w.slot, w.id ?? '-', w.pid ?? '-', w.state, duration(w.uptimeMs), w.restarts, w.connections, w.inflight, w.rps, w.elu.toFixed(2), mib(w.rssBytes),
+    w.sessions?.sessions ?? '-', w.sessions ? kib(w.sessions.bytes) : '-', lag(w.sessions?.lagP99 ?? null),
+  ].map(String));
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => `${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
   const errors = st.workers.filter((w) => w.error).map((w) => `slot ${w.slot}: ${w.error}\n`).join('');

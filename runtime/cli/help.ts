@@ -22,9 +22,12 @@ Options for start:
       --hang-timeout MS a worker silent this long (blocked event loop) leaves rotation (default 3000)
       --hang-grace MS   and is killed and replaced if still silent this much later (default 5000)
       --queue-timeout MS how long an accepted connection may wait for a worker (default 10000)
+      --max-sessions N  sessions kept in memory per host, least recently used dropped beyond (default 100000)
+      --max-session-memory SIZE  session data kept in memory per copy (default 64M)
       --verbose         debug logs, and stack traces on errors
 
-Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_LOG_LEVEL.
+Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
+  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_LOG_LEVEL.
 Flags win over the environment, which wins over shoal.config.json.
 Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.
 Control commands find the cluster by --name, or the only one running.

@@ -6,13 +6,39 @@
  * The `shoal` key also tells our messages apart from an app's own
  * process.send() traffic, which we leave alone.
  */
+import type { Delta, SessionState } from '../session/model.js';
+
+/** Session changes as [session id, delta] pairs, in the order they were made. */
+export type SessionChanges = [string, Delta][];
+
+/** A worker's replica as it reports itself to `shoal status` (latencies in ms, null before any sample). */
+export interface ReplicaStats {
+  readonly sessions: number;
+  readonly bytes: number;
+  /** Delay from a write on another worker to its arrival here, over the last samples. */
+  readonly lagP50: number | null;
+  readonly lagP99: number | null;
+  readonly lagMax: number | null;
+  /** Round trip of this worker's own writes to the primary (what a response that changed a session waits). */
+  readonly saveP50: number | null;
+  readonly saveP99: number | null;
+  readonly samples: number;
+}
 
 /** primary -> worker */
 export type ToWorker =
   /** A connection handed over; the socket handle travels with the message. */
   | { shoal: 'conn'; id: number }
   /** Stop taking connections, finish in-flight requests, then exit. */
-  | { shoal: 'stop'; timeoutMs: number };
+  | { shoal: 'stop'; timeoutMs: number }
+  /** A slice of the host's sessions for a new worker; `done` on the last one (then it may become routable). */
+  | { shoal: 'sess-sync'; sessions: [string, SessionState][]; done: boolean }
+  /** Changes another worker made, stamped `t` (ms, sub-ms precision) when that worker sent them. */
+  | { shoal: 'sess-delta'; t: number; changes: SessionChanges }
+  /** The primary applied this worker's writes up to `seq` and passed them to every other worker. */
+  | { shoal: 'sess-ack'; seq: number }
+  /** `shoal status` asks for the replica's figures. */
+  | { shoal: 'sess-probe'; probe: number };
 
 /** worker -> primary */
 export type ToPrimary =
@@ -42,7 +68,13 @@ export type ToPrimary =
   /** The app listened on ports other than the shoal one (reported to explain a missing listen). */
   | { shoal: 'other-listen'; port: string }
   /** The entry threw during start-up; sent before the worker exits. */
-  | { shoal: 'fatal'; message: string; stack?: string };
+  | { shoal: 'fatal'; message: string; stack?: string }
+  /** Session changes made here (applied locally already), numbered for the ack, stamped when sent. */
+  | { shoal: 'sess-write'; seq: number; t: number; changes: SessionChanges }
+  /** The host's sessions have arrived (the last sess-sync). */
+  | { shoal: 'sess-synced' }
+  /** Answer to sess-probe. */
+  | { shoal: 'sess-stats'; probe: number; stats: ReplicaStats };
 
 export type RefuseReason = 'full' | 'closed';
 
@@ -77,4 +109,6 @@ export const ENV = {
   name: 'SHOAL_NAME',
   waitReady: 'SHOAL_WAIT_READY',
   reportMs: 'SHOAL_REPORT_MS',
+  maxSessions: 'SHOAL_MAX_SESSIONS',
+  maxSessionMemory: 'SHOAL_MAX_SESSION_MEMORY',
 } as const;

@@ -12,6 +12,7 @@
 import { ShoalError } from '../errors.js';
 import type { ShoalOptions } from '../options.js';
 import type { ControlEvent } from '../control/protocol.js';
+import type { SessionHub } from '../session/hub.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Slot, Supervisor } from './supervisor.js';
 
@@ -19,11 +20,13 @@ export class Operations {
   readonly #opts: ShoalOptions;
   readonly #supervisor: Supervisor;
   readonly #dispatcher: Dispatcher;
+  readonly #hub: SessionHub;
   readonly #startedAt = Date.now();
   #busy: string | undefined;
 
-  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher) {
+  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub) {
     this.#opts = opts;
+    this.#hub = hub;
     this.#supervisor = supervisor;
     this.#dispatcher = dispatcher;
   }
@@ -34,8 +37,11 @@ export class Operations {
     try { return await fn(); } finally { this.#busy = undefined; }
   }
 
-  status(): Record<string, unknown> {
+  /** The cluster's state; session figures come from each worker's own replica (waits up to statusProbeTimeoutMs for them). */
+  async status(): Promise<Record<string, unknown>> {
+    const replicas = await this.#hub.probe(this.#opts.statusProbeTimeoutMs);
     const now = Date.now();
+    const hub = this.#hub.stats();
     return {
       primary: {
         pid: process.pid,
@@ -47,6 +53,7 @@ export class Operations {
         unacknowledged: this.#dispatcher.unacknowledged,
         operation: this.#busy ?? null,
         ...this.#dispatcher.stats,
+        sessions: { sessions: hub.sessions, bytes: hub.bytes, expired: hub.expired, evicted: hub.evicted, dropped: hub.dropped },
       },
       workers: this.#supervisor.slots.map((s) => {
         const w = s.worker;
@@ -62,6 +69,7 @@ export class Operations {
           rps: w ? w.requestsPerSecond(now) : 0,
           elu: w ? Math.round(w.load.elu * 1000) / 1000 : 0,
           rssBytes: w?.rss ?? 0,
+          sessions: (w && replicas.get(w.id)) ?? null,
           ...(s.lastError ? { error: s.lastError } : {}),
         };
       }),

@@ -9,8 +9,10 @@
  *   |  listener (pauseOnConnect) |  nothing is read here: TLS, HTTP/2 and
  *   |  dispatcher -> scheduler   |  upgrades all end in the worker
  *   |  supervisor                |
+ *   |  session hub (host's copy) |
  *   +----+-----------+-----------+
- *        | IPC       | IPC         sockets, acks, load reports
+ *        | IPC       | IPC         sockets, acks, load reports,
+ *        |           |             session changes (fanned out)
  *        v           v
  *    worker 1 ... worker N        the app, unmodified
  */
@@ -23,6 +25,7 @@ import type { ShoalOptions } from '../options.js';
 import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
 import { startControlServer, type ControlHandler } from '../control/server.js';
+import { SessionHub } from '../session/hub.js';
 import { Dispatcher } from './dispatcher.js';
 import { startHealthChecks } from './health.js';
 import { Operations } from './operations.js';
@@ -45,6 +48,8 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
       [ENV.host]: address.address,
       [ENV.name]: opts.name,
       [ENV.reportMs]: String(opts.reportIntervalMs),
+      [ENV.maxSessions]: String(opts.maxSessions),
+      [ENV.maxSessionMemory]: String(opts.maxSessionMemoryBytes),
       ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
     },
   };
@@ -97,6 +102,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const address = server.address() as net.AddressInfo;
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
+  const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes });
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => { finish = resolve; });
   let stopping: Promise<number> | undefined;
@@ -113,6 +119,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
       await supervisor.stopAll(opts.stopTimeoutMs, force);
       dispatcher.abandonQueue();
+      hub.close();
       control?.close();
       log.info({ code }, 'stopped');
       finish(code);
@@ -121,7 +128,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     return stopping;
   };
 
-  const supervisor = new Supervisor(opts, forkSpec(opts, address), log, dispatcher, {
+  const supervisor = new Supervisor(opts, forkSpec(opts, address), log, dispatcher, hub, {
     allReady: () => {
       const host = address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : (address.address === '0.0.0.0' ? 'localhost' : address.address);
       log.info({ workers: opts.workers, port: address.port, url: `http://${host}:${address.port}` }, 'cluster ready');
@@ -136,7 +143,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   server.on('connection', (socket) => dispatcher.accept(socket));
   log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
-  ops = new Operations(opts, supervisor, dispatcher);
+  ops = new Operations(opts, supervisor, dispatcher, hub);
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   supervisor.start();
   return { supervisor, dispatcher, operations: ops, address, done, stop: (reason) => stop(reason) };

@@ -12,6 +12,7 @@ import { ShoalError } from '../errors.js';
 import type { ShoalOptions } from '../options.js';
 import type { Handlers, ToPrimary } from '../ipc/messages.js';
 import { restartDelay } from './backoff.js';
+import type { SessionHub } from '../session/hub.js';
 import type { Dispatcher } from './dispatcher.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
 
@@ -46,6 +47,7 @@ export class Supervisor {
   readonly #spec: ForkSpec;
   readonly #log: Logger;
   readonly #dispatcher: Dispatcher;
+  readonly #hub: SessionHub;
   readonly #events: SupervisorEvents;
   readonly #slots: Slot[] = [];
   readonly #handlers: Handlers<ToPrimary, [WorkerProcess, unknown]>;
@@ -57,16 +59,20 @@ export class Supervisor {
   #everReady = false;
   #stopping = false;
 
-  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, dispatcher: Dispatcher, events: SupervisorEvents) {
+  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, dispatcher: Dispatcher, hub: SessionHub, events: SupervisorEvents) {
     this.#opts = opts;
+    this.#hub = hub;
     this.#spec = spec;
     this.#log = log;
     this.#dispatcher = dispatcher;
     this.#events = events;
     const d = dispatcher;
     this.#handlers = {
-      listening: (_m, w) => { if (!opts.waitReady) this.#ready(w); },
-      ready: (_m, w) => { if (opts.waitReady) this.#ready(w); },
+      listening: (_m, w) => { if (!opts.waitReady) { w.appReady = true; this.#ready(w); } },
+      ready: (_m, w) => { if (opts.waitReady) { w.appReady = true; this.#ready(w); } },
+      'sess-synced': (_m, w) => { w.sessionsSynced = true; this.#ready(w); },
+      'sess-write': (m, w) => hub.write(w, m.seq, m.t, m.changes),
+      'sess-stats': (m, w) => hub.answer(w, m.probe, m.stats),
       ack: (m, w) => d.ack(w, m.id, m.closed),
       refuse: (m, w) => d.refuse(w, m.id, m.reason),
       load: (m, w) => {
@@ -166,10 +172,12 @@ export class Supervisor {
     if (replacing) this.#replacements.add(w);
     else slot.worker = w;
     this.#log.info({ worker: w.id, workerPid: w.pid, slot: slot.n }, 'worker forked');
+    this.#hub.attach(w);
     const readyTimer = setTimeout(() => this.#readyTimeout(w), this.#opts.readyTimeoutMs);
     this.#exits.set(w, new Promise((resolve) => {
       w.child.once('exit', (code, signal) => {
         clearTimeout(readyTimer);
+        this.#hub.detach(w);
         this.#exited(slot, w, code, signal);
         this.#exits.delete(w);
         resolve();
@@ -178,8 +186,9 @@ export class Supervisor {
     return w;
   }
 
+  /** Routable once the app is ready and the host's sessions have arrived, whichever comes last. */
   #ready(w: WorkerProcess): void {
-    if (w.status !== 'starting') return;
+    if (w.status !== 'starting' || !w.appReady || !w.sessionsSynced) return;
     w.setStatus('ready');
     this.#log.info({ worker: w.id, workerPid: w.pid, ms: Date.now() - w.startedAt }, 'worker ready');
     this.#dispatcher.addWorker(w);

@@ -45,6 +45,10 @@ export class WorkerProcess {
   /** Retiring, but to be replaced when it exits (the app closed its own server). */
   replaceOnExit = false;
   fatal: { message: string; stack?: string } | undefined;
+  /** The app listens (or called ready() under --wait-ready). */
+  appReady = false;
+  /** The host's sessions have reached this worker (sess-synced). Routable once both hold. */
+  sessionsSynced = false;
   requestsDone = 0;
   rss = 0;
   /** Completed-request counts as reported, with when they arrived, for requests/s over the last second. */

@@ -36,6 +36,8 @@ export interface SessionStoreOptions {
 export interface ApplyOptions {
   /** False for deltas replicated from a peer that already checked them. Default true. */
   readonly enforceLimit?: boolean;
+  /** The per-session limit for this write, when the caller (a session manager) has its own; the store's by default. */
+  readonly maxSessionBytes?: number;
 }
 
 export interface SweepResult { readonly examined: number; readonly expired: number; readonly purged: number }

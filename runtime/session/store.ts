@@ -104,9 +104,10 @@ export class SessionStore {
     const state = merge(old?.state ?? emptyState(), delta);
     const bytes = state === old?.state ? old.bytes : sizeOf(state);
     const oldBytes = old?.bytes ?? 0;
-    if ((opts.enforceLimit ?? true) && bytes > this.maxSessionBytes && bytes > oldBytes) {
+    const limit = opts.maxSessionBytes ?? this.maxSessionBytes;
+    if ((opts.enforceLimit ?? true) && bytes > limit && bytes > oldBytes) {
       this.#refused++;
-      throw new ShoalError('SHOAL_ERR_SESSION_TOO_LARGE', redactId(id), String(bytes), String(this.maxSessionBytes));
+      throw new ShoalError('SHOAL_ERR_SESSION_TOO_LARGE', redactId(id), String(bytes), String(limit));
     }
     const entry: Entry = { state, bytes, fallbackExpiry: old?.fallbackExpiry ?? now + this.ttlMs };
     if (old !== undefined) this.#remove(id, old);

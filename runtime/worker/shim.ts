@@ -13,6 +13,7 @@ import { drain } from './drain.js';
 import { Intake } from './intake.js';
 import { workerState } from './state.js';
 import { dispatch, ENV, type Handlers, type ToWorker } from '../ipc/messages.js';
+import { Replica } from '../session/replica.js';
 
 /** The periodic report runs every IDLE_REPORT_FACTOR intervals; a quiet worker sends every other one (ELU stays fresh). */
 const IDLE_REPORT_FACTOR = 4;
@@ -26,6 +27,13 @@ function main(): void {
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
+  // The replica exists before the app runs: the primary starts streaming the host's sessions at fork.
+  const replica = new Replica({ send: (m) => state.send(m), ...sessionLimits() });
+  state.sessions = replica;
+  const session = (m: Extract<ToWorker, { shoal: `sess-${string}` }>): void => {
+    const reply = replica.receive(m);
+    if (reply) state.send(reply);
+  };
 
   interceptListen(state, { port, address: process.env[ENV.host] ?? '::', family }, {
     adopted(server) {
@@ -55,6 +63,10 @@ function main(): void {
   const table: Handlers<ToWorker, [unknown]> = {
     conn: (m, handle) => intake.accept(m.id, handle),
     stop: (m) => { void retire(m.timeoutMs); },
+    'sess-sync': session,
+    'sess-delta': session,
+    'sess-ack': session,
+    'sess-probe': session,
   };
   process.on('message', (msg, handle) => { dispatch(table, msg, handle); });
 
@@ -63,6 +75,13 @@ function main(): void {
 
   // The primary is gone (even kill -9): exit rather than linger as an orphan.
   process.on('disconnect', () => { process.exit(0); });
+}
+
+/** The host-wide bounds the primary passes down (see --max-sessions). */
+function sessionLimits(): { maxSessions?: number; maxBytes?: number } {
+  const n = Number(process.env[ENV.maxSessions]);
+  const b = Number(process.env[ENV.maxSessionMemory]);
+  return { ...(n > 0 ? { maxSessions: n } : {}), ...(b > 0 ? { maxBytes: b } : {}) };
 }
 
 main();

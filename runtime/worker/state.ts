@@ -5,6 +5,7 @@
  * package the app imports may be two copies of the code.
  */
 import type net from 'node:net';
+import type { Replica } from '../session/replica.js';
 
 export interface WorkerState {
   /** Servers the app listened with on the shoal port, in listen order; the first open one takes connections. */
@@ -15,6 +16,8 @@ export interface WorkerState {
   readonly shutdownHooks: (() => unknown)[];
   /** ready() was called (matters with --wait-ready). */
   readyCalled: boolean;
+  /** This process's session replica: set up by the shim in a worker, created on first use outside a cluster. */
+  sessions?: Replica;
   /** Sends a message to the primary, or does nothing outside a cluster. */
   send: (msg: unknown) => void;
 }

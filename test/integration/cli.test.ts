@@ -48,6 +48,8 @@ describe('bad input', () => {
     { name: '--workers 0', args: () => ['start', app, '--workers', '0'], code: 2, match: /invalid value '0' for --workers: expected a whole number of at least 1, or "max"/ },
     { name: '--workers abc', args: () => ['start', app, '--workers', 'abc'], code: 2, match: /invalid value 'abc' for --workers/ },
     { name: '--port without value', args: () => ['start', app, '--port'], code: 2, match: /option --port needs a value/ },
+    { name: '--max-sessions 0', args: () => ['start', app, '--max-sessions', '0'], code: 2, match: /invalid value '0' for --max-sessions: expected a whole number of at least 1/ },
+    { name: '--max-session-memory lots', args: () => ['start', app, '--max-session-memory', 'lots'], code: 2, match: /invalid value 'lots' for --max-session-memory: expected a size such as 512M/ },
     { name: '--port out of range', args: () => ['start', app, '--port', '70000'], code: 2, match: /invalid value '70000' for --port/ },
     { name: 'port in use', args: () => ['start', app, '--port', String(busyPort), '--host', '127.0.0.1', '--workers', '1'], code: 2, match: /port 127\.0\.0\.1:\d+ is already in use; stop what listens there or pick another with --port/ },
   ];

@@ -1,0 +1,134 @@
+/**
+ * `shoal/express`: a store for express-session that keeps sessions in the
+ * host's replicated store and saves changes attribute by attribute.
+ *
+ *   import session from 'express-session'
+ *   import { ShoalStore } from 'shoal/express'
+ *   app.use(session({ store: new ShoalStore(), secret, resave: false, saveUninitialized: false }))
+ *
+ * express-session hands a store the whole session on every save. A store
+ * that writes it whole (connect-redis and the rest) loses the change of a
+ * parallel request of the same client: each writes back what it loaded.
+ * ShoalStore remembers what each request loaded and turns the save into
+ * the changed, added and removed top-level keys only, so parallel requests
+ * that change different keys both land (keys are the unit of merging: two
+ * requests changing one nested object still race, last writer wins).
+ *
+ * Saves resolve once every worker of the host has the change (see
+ * replica.ts), so the response goes out after that.
+ */
+import session from 'express-session';
+import type { SessionData } from 'express-session';
+import { deleteAttr, destroySession, join, setAttr, touchSession, view, type Delta } from './model.js';
+import { localReplica } from './manager.js';
+import { MAX_TOUCH_AFTER_MS } from './manager-options.js';
+import type { Replica } from './replica.js';
+import { DEFAULT_MAX_SESSION_BYTES, DEFAULT_SESSION_TTL_MS } from './store-options.js';
+import { ShoalError } from '../errors.js';
+
+export interface ShoalStoreOptions {
+  /** Idle lifetime when the cookie has no maxAge (with one, the session lives as long as its cookie). Default 30 minutes. */
+  readonly ttlMs?: number;
+  /** Largest session (keys + JSON values). Default 64 KiB. */
+  readonly maxSessionBytes?: number;
+  /** An unchanged session slides its expiry at most this often. Default min(60 s, ttl / 10). */
+  readonly touchAfterMs?: number;
+}
+
+type Callback = (err?: unknown) => void;
+type Loaded = Map<string, string>;
+
+/** A session as express-session hands it over: its data, the cookie, and non-enumerable methods. */
+type ExpressSession = SessionData & Record<string, unknown>;
+
+export class ShoalStore extends session.Store {
+  readonly #replica: Replica;
+  readonly #ttlMs: number;
+  readonly #maxSessionBytes: number;
+  readonly #touchAfterMs: number;
+  /** What each request loaded, key by key as JSON text: the base its save is compared with. */
+  readonly #loaded = new WeakMap<object, Loaded>();
+
+  constructor(opts: ShoalStoreOptions = {}) {
+    super();
+    this.#ttlMs = positive('ttlMs', opts.ttlMs, DEFAULT_SESSION_TTL_MS);
+    this.#maxSessionBytes = positive('maxSessionBytes', opts.maxSessionBytes, DEFAULT_MAX_SESSION_BYTES);
+    this.#touchAfterMs = positive('touchAfterMs', opts.touchAfterMs, Math.max(1, Math.min(MAX_TOUCH_AFTER_MS, Math.floor(this.#ttlMs / 10))));
+    this.#replica = localReplica();
+  }
+
+  override get(sid: string, cb: (err: unknown, session?: SessionData | null) => void): void {
+    const s = this.#replica.get(sid);
+    if (s === undefined) { cb(null, null); return; }
+    // A deep, mutable copy: the stored values are frozen and shared.
+    const data = JSON.parse(JSON.stringify(view(s))) as ExpressSession;
+    data.cookie ??= { originalMaxAge: null } as SessionData['cookie'];
+    cb(null, data);
+  }
+
+  /** express-session builds req.session here from what get() returned: remember it as the base of this request's save. */
+  override createSession(req: Parameters<session.Store['createSession']>[0], data: SessionData): ReturnType<session.Store['createSession']> {
+    const base: Loaded = new Map(Object.keys(data).map((k) => [k, JSON.stringify((data as ExpressSession)[k])]));
+    const created = super.createSession(req, data);
+    this.#loaded.set(created, base);
+    return created;
+  }
+
+  override set(sid: string, sess: SessionData, cb: Callback = noop): void {
+    // A session that expired (or was evicted) since this request loaded it is written whole, not as a diff of what is gone.
+    const stored = this.#replica.get(sid) !== undefined;
+    const base = (stored ? this.#loaded.get(sess) : undefined) ?? new Map<string, string>();
+    const now: Loaded = new Map();
+    let delta: Delta = {};
+    try {
+      const plain = JSON.parse(JSON.stringify(sess)) as Record<string, unknown>;
+      for (const [k, v] of Object.entries(plain)) {
+        const text = JSON.stringify(v);
+        now.set(k, text);
+        if (base.get(k) !== text) delta = join(delta, setAttr(k, v, this.#replica.version()));
+      }
+      for (const k of base.keys()) if (!now.has(k)) delta = join(delta, deleteAttr(k, this.#replica.version()));
+      delta = join(delta, touchSession(Date.now(), this.#ttlOf(sess)));
+      this.#replica.write(sid, delta, this.#maxSessionBytes);
+    } catch (e) {
+      cb(e);
+      return;
+    }
+    this.#loaded.set(sess, now);
+    this.#replica.replicated().then(() => cb(), cb);
+  }
+
+  override touch(sid: string, sess: SessionData, cb: Callback = noop): void {
+    const s = this.#replica.get(sid);
+    const at = Date.now();
+    if (s !== undefined && at - s.touchedAt >= this.#touchAfterMs) this.#replica.write(sid, touchSession(at, this.#ttlOf(sess)));
+    // A slid expiry is not a change the next request must see: no wait for replication.
+    cb();
+  }
+
+  override destroy(sid: string, cb: Callback = noop): void {
+    if (this.#replica.get(sid) === undefined) { cb(); return; }
+    this.#replica.write(sid, destroySession(this.#replica.version()));
+    this.#replica.replicated().then(() => cb(), cb);
+  }
+
+  override length(cb: (err: unknown, length?: number) => void): void {
+    cb(null, this.#replica.store.size);
+  }
+
+  /** The cookie's lifetime when it has one (as connect-redis does), else the store's idle TTL. */
+  #ttlOf(sess: SessionData): number {
+    const maxAge = sess.cookie?.originalMaxAge;
+    return typeof maxAge === 'number' && maxAge > 0 ? maxAge : this.#ttlMs;
+  }
+}
+
+const noop = (): void => {};
+
+function positive(what: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new ShoalError('SHOAL_ERR_SESSION_OPTIONS', what, String(v), 'a whole number greater than 0');
+  return v;
+}
+
+export default ShoalStore;

@@ -1,0 +1,133 @@
+/**
+ * The primary's side of session replication: the host's copy of every
+ * session, the fan-out of each worker's changes to the others, and the
+ * snapshot that seeds a new worker.
+ *
+ * Seeding without a pause: a new worker becomes a member (receives every
+ * change from then on) in the same turn that its snapshot starts, and the
+ * snapshot then goes out in slices, each sent when the channel has taken the
+ * previous one. A change that lands meanwhile may reach the worker before or
+ * after the slice holding its session: merge is commutative and idempotent
+ * (model.ts), so the result is the same. The worker says `sess-synced` after
+ * the last slice and only then becomes routable.
+ *
+ * Nothing here does more than merge in memory and write to channels; a
+ * malformed write (a bug, a stray process.send) is logged and dropped,
+ * never merged into the copy every new worker starts from.
+ */
+import type { Logger } from 'pino';
+import type { ReplicaStats, SessionChanges, ToWorker } from '../ipc/messages.js';
+import { redactId } from './ids.js';
+import { sizeOf, type SessionState } from './model.js';
+import { SessionStore, type SessionStoreOptions, type StoreStats } from './store.js';
+import { checkChanges } from './validate.js';
+
+/** A snapshot slice holds sessions up to about this many bytes of data. */
+export const SYNC_SLICE_BYTES = 256 * 1024;
+/** Versions, timestamps and JSON punctuation a session carries beyond its data, roughly. */
+const SESSION_OVERHEAD_BYTES = 64;
+
+/** A worker as the hub sees it. `send`'s callback runs once the message is written to the channel. */
+export interface Member {
+  readonly id: number;
+  send(msg: ToWorker, handle?: undefined, cb?: (err: Error | null) => void): boolean;
+}
+
+interface Probe { readonly pending: Set<Member>; readonly results: Map<Member, ReplicaStats>; readonly done: () => void }
+
+export class SessionHub {
+  readonly store: SessionStore;
+  readonly #log: Logger;
+  readonly #members = new Set<Member>();
+  readonly #probes = new Map<number, Probe>();
+  #nextProbe = 1;
+  #dropped = 0;
+
+  constructor(log: Logger, opts: SessionStoreOptions = {}) {
+    this.store = new SessionStore(opts);
+    this.#log = log;
+  }
+
+  get members(): number { return this.#members.size; }
+
+  stats(): StoreStats & { dropped: number } { return { ...this.store.stats(), dropped: this.#dropped }; }
+
+  /** Makes `m` a member and streams it the host's sessions; it answers sess-synced after the last slice. */
+  attach(m: Member): void {
+    this.#members.add(m);
+    const it = this.store.entries();
+    const next = (): void => {
+      if (!this.#members.has(m)) return; // it exited meanwhile
+      const slice: [string, SessionState][] = [];
+      let bytes = 0;
+      let done = false;
+      while (bytes < SYNC_SLICE_BYTES) {
+        const r = it.next();
+        if (r.done === true) { done = true; break; }
+        slice.push(r.value);
+        bytes += sizeOf(r.value[1]) + SESSION_OVERHEAD_BYTES;
+      }
+      m.send({ shoal: 'sess-sync', sessions: slice, done }, undefined, (err) => { if (!err && !done) next(); });
+    };
+    next();
+  }
+
+  detach(m: Member): void {
+    this.#members.delete(m);
+    for (const p of this.#probes.values()) if (p.pending.delete(m) && p.pending.size === 0) p.done();
+  }
+
+  /**
+   * A worker's changes: merge them into the host's copy, pass them to every
+   * other member, then ack (in that order: see replica.ts on read-your-writes).
+   */
+  write(from: Member, seq: number, t: number, changes: SessionChanges): void {
+    const problem = checkChanges(changes);
+    if (problem !== undefined) {
+      this.#dropped++;
+      this.#log.error({ worker: from.id, problem }, 'dropped a malformed session change from a worker');
+    } else {
+      for (const [id, delta] of changes) {
+        try {
+          this.store.applyDelta(id, delta, { enforceLimit: false });
+        } catch (e) {
+          this.#log.error({ worker: from.id, session: redactId(id), err: (e as Error).message }, 'could not merge a session change');
+        }
+      }
+      const msg: ToWorker = { shoal: 'sess-delta', t, changes };
+      for (const m of this.#members) if (m !== from) m.send(msg);
+    }
+    from.send({ shoal: 'sess-ack', seq });
+  }
+
+  /** Asks every member for its figures; resolves with those that answered within `timeoutMs`. */
+  probe(timeoutMs: number): Promise<Map<number, ReplicaStats>> {
+    const probe = this.#nextProbe++;
+    return new Promise((resolve) => {
+      const pending = new Set(this.#members);
+      const results = new Map<Member, ReplicaStats>();
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#probes.delete(probe);
+        resolve(new Map([...results].map(([m, s]) => [m.id, s])));
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#probes.set(probe, { pending, results, done });
+      if (pending.size === 0) { done(); return; }
+      for (const m of pending) m.send({ shoal: 'sess-probe', probe });
+    });
+  }
+
+  /** A member's answer to a probe. */
+  answer(from: Member, probe: number, stats: ReplicaStats): void {
+    const p = this.#probes.get(probe);
+    if (!p || !p.pending.delete(from)) return;
+    p.results.set(from, stats);
+    if (p.pending.size === 0) p.done();
+  }
+
+  close(): void {
+    this.#members.clear();
+    this.store.close();
+  }
+}

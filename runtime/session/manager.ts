@@ -1,0 +1,212 @@
+/**
+ * The plain session API, for any framework; the fastify plugin and the
+ * express-session store are built on it.
+ *
+ *   const manager = sessions({ secret })
+ *   const s = manager.load(req.headers.cookie, { secure })   // sync: a map lookup
+ *   s.get('cart'); s.set('cart', [...]); s.delete('coupon')
+ *   await s.save()                     // before the response goes out
+ *   const line = s.setCookie()         // a Set-Cookie value, or undefined
+ *
+ * A session is attributes, each changed on its own (model.ts), so two
+ * parallel requests of one client that change different keys both land.
+ * A missing, malformed, forged or unknown cookie gives a fresh session that
+ * stores nothing (and sends no cookie) until something is written; a fresh
+ * session never takes an id the client chose (fixation).
+ */
+import { clearingCookie, readCookie, serializeCookie, type CookieAttributes } from './cookie.js';
+import { newSessionId, sign, unsign } from './ids.js';
+import { deleteAttr, destroySession, getAttr, join, setAttr, touchSession, view, type Delta, type Json } from './model.js';
+import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './manager-options.js';
+import { Replica } from './replica.js';
+import { workerState } from '../worker/state.js';
+
+export type { CookieOptions, SessionOptions } from './manager-options.js';
+export type { Json } from './model.js';
+
+/** Verified cookie values kept so that a returning client costs no HMAC; cleared whole when full. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+/** This process's replica: the worker's (set up by the shim, fed by the primary), or a local in-memory store outside a cluster. */
+export function localReplica(): Replica {
+  const state = workerState();
+  return (state.sessions ??= new Replica());
+}
+
+export interface LoadOptions {
+  /** The request came over TLS (decides the Secure flag when cookie.secure is 'auto'). */
+  readonly secure?: boolean;
+}
+
+export class SessionManager {
+  readonly options: ResolvedSessionOptions;
+  readonly #replica: Replica;
+  readonly #verified = new Map<string, string>();
+
+  constructor(options: SessionOptions, replica: Replica = localReplica()) {
+    this.options = resolveSessionOptions(options);
+    this.#replica = replica;
+  }
+
+  /** The session a request's Cookie header names, or a fresh one. Never throws for what the client sent. */
+  load(cookieHeader: string | undefined, opts: LoadOptions = {}): Session {
+    for (const value of readCookie(cookieHeader, this.options.cookieName)) {
+      const id = this.#verify(value);
+      if (id !== undefined && this.#replica.get(id) !== undefined) return new Session(this, this.#replica, id, true, opts.secure === true);
+    }
+    return new Session(this, this.#replica, newSessionId(), false, opts.secure === true);
+  }
+
+  /** The local replica's figures (sessions, bytes, replication lag). */
+  stats(): ReturnType<Replica['stats']> { return this.#replica.stats(); }
+
+  #verify(value: string): string | undefined {
+    const hit = this.#verified.get(value);
+    if (hit !== undefined) return hit;
+    const id = unsign(value, this.options.secrets);
+    if (id !== undefined) {
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+      this.#verified.set(value, id);
+    }
+    return id;
+  }
+}
+
+export class Session {
+  readonly #manager: SessionManager;
+  readonly #replica: Replica;
+  readonly #secure: boolean;
+  #id: string;
+  /** The session exists in the store (loaded, or written by this request). */
+  #stored: boolean;
+  /** The client sent a valid cookie for the session it started with. */
+  #hadCookie: boolean;
+  /** Changed since the last save(): save() waits for replication. */
+  #dirty = false;
+  #sendCookie = false;
+  #clearCookie = false;
+
+  constructor(manager: SessionManager, replica: Replica, id: string, stored: boolean, secure: boolean) {
+    this.#manager = manager;
+    this.#replica = replica;
+    this.#id = id;
+    this.#stored = stored;
+    this.#hadCookie = stored;
+    this.#secure = secure;
+    if (stored) this.#touchIfDue();
+  }
+
+  /** The session id. Secret: anyone who has it has the session; log redactId(id) at most. */
+  get id(): string { return this.#id; }
+
+  /** True until something is written: nothing is stored and no cookie is sent for an empty new session. */
+  get isNew(): boolean { return !this.#stored; }
+
+  get(key: string): Json | undefined {
+    const s = this.#replica.get(this.#id);
+    return s === undefined ? undefined : getAttr(s, key);
+  }
+
+  has(key: string): boolean { return this.get(key) !== undefined; }
+
+  /** Every attribute, as an object without prototype whose values are frozen (copy before changing one). */
+  all(): Record<string, Json> {
+    const s = this.#replica.get(this.#id);
+    return s === undefined ? Object.create(null) as Record<string, Json> : view(s);
+  }
+
+  /**
+   * Sets one attribute. The value goes through JSON now (throws
+   * SHOAL_ERR_SESSION_VALUE otherwise); a session that would outgrow
+   * maxSessionBytes throws SHOAL_ERR_SESSION_TOO_LARGE and stays as it was.
+   */
+  set(key: string, value: unknown): void {
+    this.#write(setAttr(key, value, this.#replica.version()));
+  }
+
+  delete(key: string): void {
+    if (!this.#stored || this.get(key) === undefined) return;
+    this.#write(deleteAttr(key, this.#replica.version()));
+  }
+
+  /** Moves the data to a new id and destroys the old one: call it on login (session fixation). */
+  async regenerate(): Promise<void> {
+    const data = this.all();
+    const hadData = Object.keys(data).length > 0;
+    this.#end();
+    if (hadData) {
+      let delta: Delta = {};
+      for (const [k, v] of Object.entries(data)) delta = join(delta, setAttr(k, v, this.#replica.version()));
+      this.#write(delta);
+    }
+    await this.save();
+  }
+
+  /** Ends the session everywhere; the request goes on with a fresh, empty one. */
+  async destroy(): Promise<void> {
+    this.#end();
+    await this.save();
+  }
+
+  /** Resolves once this session's changes are on every worker of the host (at once if nothing changed). */
+  async save(): Promise<void> {
+    if (!this.#dirty) return;
+    this.#dirty = false;
+    await this.#replica.replicated();
+  }
+
+  /** The Set-Cookie value this response should carry, if any. */
+  setCookie(): string | undefined {
+    const o = this.#manager.options;
+    const attrs: CookieAttributes = {
+      path: o.cookie.path,
+      domain: o.cookie.domain,
+      httpOnly: o.cookie.httpOnly,
+      sameSite: o.cookie.sameSite,
+      secure: o.cookie.secure === 'auto' ? this.#secure : o.cookie.secure,
+      maxAge: o.cookie.maxAgeMs === undefined ? undefined : Math.floor(o.cookie.maxAgeMs / 1000),
+    };
+    if (this.#sendCookie && this.#stored) return serializeCookie(o.cookieName, sign(this.#id, o.secrets[0]!), attrs);
+    if (this.#clearCookie) return clearingCookie(o.cookieName, attrs);
+    return undefined;
+  }
+
+  #write(delta: Delta): void {
+    const o = this.#manager.options;
+    const first = !this.#stored;
+    // A new session starts its expiry with its first write.
+    const d = first ? join(delta, touchSession(Date.now(), o.ttlMs)) : delta;
+    this.#replica.write(this.#id, d, o.maxSessionBytes);
+    this.#dirty = true;
+    if (first) {
+      this.#stored = true;
+      this.#sendCookie = true;
+      this.#clearCookie = false;
+    }
+  }
+
+  /** Destroys the current session (if stored) and continues with a fresh id that stores nothing yet. */
+  #end(): void {
+    if (this.#stored) {
+      this.#replica.write(this.#id, destroySession(this.#replica.version()));
+      this.#dirty = true;
+    }
+    if (this.#hadCookie) this.#clearCookie = true;
+    this.#id = newSessionId();
+    this.#stored = false;
+    this.#sendCookie = false;
+  }
+
+  #touchIfDue(): void {
+    const o = this.#manager.options;
+    const s = this.#replica.get(this.#id);
+    const now = Date.now();
+    if (s === undefined || now - s.touchedAt < o.touchAfterMs) return;
+    // Not waited for by save(): a slid expiry is not a change the next request must see.
+    this.#replica.write(this.#id, touchSession(now, o.ttlMs));
+    if (o.cookie.maxAgeMs !== undefined) this.#sendCookie = true;
+  }
+}
+
+/** A session manager on this process's replica: the plain API (see the header). */
+export const sessions = (options: SessionOptions): SessionManager => new SessionManager(options);
