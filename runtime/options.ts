@@ -54,6 +54,12 @@ export interface ShoalOptions {
   readonly maxSessionMemoryBytes: number;
   /** How long `status` waits for each worker's session figures. */
   readonly statusProbeTimeoutMs: number;
+  /** Redis that carries sessions between hosts (redis:// or rediss://); undefined = sessions stay in this host. */
+  readonly redisUrl: string | undefined;
+  /** Prefix of every key shoal writes in Redis: hosts of one app share it, different apps must not. */
+  readonly redisPrefix: string;
+  /** Extra ioredis options from the config file (TLS, Sentinel, …). */
+  readonly redisOptions: Readonly<Record<string, unknown>> | undefined;
 }
 
 export const DEFAULTS = {
@@ -76,6 +82,7 @@ export const DEFAULTS = {
   maxSessions: 100_000,
   maxSessionMemoryBytes: 64 * 1024 * 1024,
   statusProbeTimeoutMs: 1_000,
+  redisPrefix: 'shoal:',
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
@@ -84,6 +91,17 @@ const int = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER
   if (!Number.isInteger(v) || v < min || v > max) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name, String(v), `an integer from ${min} to ${max}`);
   return v;
 };
+
+/** A redis:// or rediss:// URL; the error never repeats a password. */
+function redisUrl(v: string): string {
+  let u: URL | undefined;
+  try { u = new URL(v); } catch { u = undefined; }
+  if (!u || (u.protocol !== 'redis:' && u.protocol !== 'rediss:') || !u.hostname) {
+    const shown = u?.password ? v.replace(u.password, '***') : v;
+    throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--redis', shown, 'a URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0');
+  }
+  return v;
+}
 
 /** Validates and freezes; throws ShoalError naming the bad option. */
 export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
@@ -117,6 +135,9 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     maxSessions: int('--max-sessions', input.maxSessions ?? DEFAULTS.maxSessions, 1),
     maxSessionMemoryBytes: int('--max-session-memory', input.maxSessionMemoryBytes ?? DEFAULTS.maxSessionMemoryBytes, 1),
     statusProbeTimeoutMs: int('statusProbeTimeoutMs', input.statusProbeTimeoutMs ?? DEFAULTS.statusProbeTimeoutMs, 1),
+    redisUrl: input.redisUrl === undefined ? undefined : redisUrl(input.redisUrl),
+    redisPrefix: input.redisPrefix ?? DEFAULTS.redisPrefix,
+    redisOptions: input.redisOptions === undefined ? undefined : Object.freeze({ ...input.redisOptions }),
   };
   return Object.freeze(o);
 }

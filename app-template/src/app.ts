@@ -1,13 +1,37 @@
-// The example app `npm start` serves clustered (and, later, what `shoal new` copies).
-// A plain fastify app: it listens on PORT as usual; shoal hands it connections.
-import Fastify from 'fastify';
-import { onShutdown, workerId } from 'shoal';
+/**
+ * The app itself, built by a function so that tests can run it in one
+ * process (app.inject, no port) and src/server.ts can serve it.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import shoalSession from 'shoal/fastify';
+import { workerId } from 'shoal';
 
-const app = Fastify({ logger: false });
+export interface AppOptions {
+  /** Signs the session cookie; at least 32 characters. */
+  readonly sessionSecret: string;
+  readonly logger?: FastifyServerOptions['logger'];
+}
 
-app.get('/', async () => ({ hello: 'world', worker: workerId ?? 0, pid: process.pid }));
-app.get('/health', async () => ({ ok: true }));
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: opts.logger ?? false });
+  // Sessions every worker of the host shares: a client's next request may
+  // reach another worker and still sees what the last one stored.
+  await app.register(shoalSession, { secret: opts.sessionSecret });
 
-onShutdown(async () => { await app.close(); });
+  // 1, 2, … under shoal; 0 when the app runs alone (npm run dev, tests).
+  const worker = workerId ?? 0;
 
-await app.listen({ port: Number(process.env.PORT ?? 3000), host: process.env.HOST ?? '0.0.0.0' });
+  app.get('/', async () => ({ hello: 'world', worker }));
+
+  // For load balancers and uptime checks: cheap, no session.
+  app.get('/health', async () => ({ ok: true }));
+
+  app.get('/visits', async (req) => {
+    const seen = req.session.get('visits');
+    const visits = (typeof seen === 'number' ? seen : 0) + 1;
+    req.session.set('visits', visits);
+    return { visits, worker };
+  });
+
+  return app;
+}

@@ -29,6 +29,13 @@ const CONTROL_FLAGS: Record<string, FlagSpec> = {
 export const STATUS_FLAGS = CONTROL_FLAGS;
 export const RELOAD_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, parallel: { type: 'string', what: 'how many workers to replace at once' } };
 
+export const NEW_FLAGS: Record<string, FlagSpec> = {
+  ...GLOBAL_FLAGS,
+  force: { type: 'boolean', alias: 'f' },
+  'no-install': { type: 'boolean' },
+  'shoal-spec': { type: 'string', what: 'an npm dependency spec for shoal, e.g. ^0.2.0 or file:../shoal' },
+};
+
 export const START_FLAGS: Record<string, FlagSpec> = {
   ...GLOBAL_FLAGS,
   workers: { type: 'string', alias: 'w', what: 'a number of workers, or "max"' },
@@ -45,6 +52,8 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'max-memory': { type: 'string', what: 'a size such as 512M or 1G' },
   'max-sessions': { type: 'string', what: 'a number of sessions such as 100000' },
   'max-session-memory': { type: 'string', what: 'a size such as 64M' },
+  redis: { type: 'string', what: 'a URL such as redis://127.0.0.1:6379' },
+  'redis-prefix': { type: 'string', what: 'a key prefix such as shop:' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 

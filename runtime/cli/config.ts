@@ -10,8 +10,8 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory'] as const;
-type ConfigFile = Partial<Record<(typeof CONFIG_KEYS)[number], string | number | boolean>>;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions'] as const;
+type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
   let text: string;
@@ -104,6 +104,11 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const queueTimeout = str('queue-timeout', undefined, 'queueTimeout');
   const maxSessions = str('max-sessions', 'SHOAL_MAX_SESSIONS', 'maxSessions');
   const maxSessionMemory = str('max-session-memory', 'SHOAL_MAX_SESSION_MEMORY', 'maxSessionMemory');
+  const redis = str('redis', 'SHOAL_REDIS_URL', 'redis');
+  const redisPrefix = str('redis-prefix', 'SHOAL_REDIS_PREFIX', 'redisPrefix');
+  if (file.redisOptions !== undefined && (typeof file.redisOptions !== 'object' || file.redisOptions === null || Array.isArray(file.redisOptions))) {
+    throw new ShoalError('SHOAL_ERR_BAD_CONFIG', configPath, '"redisOptions" must be an object of ioredis options');
+  }
   if (name && !/^[A-Za-z0-9._-]{1,64}$/.test(name[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name[1], name[0], 'a name of letters, digits, ".", "_" or "-" (at most 64)');
   return resolveOptions({
     entry,
@@ -123,5 +128,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(queueTimeout ? { queueTimeoutMs: parseMs(queueTimeout[0], queueTimeout[1]) } : {}),
     ...(maxSessions ? { maxSessions: parseCount(maxSessions[0], maxSessions[1]) } : {}),
     ...(maxSessionMemory ? { maxSessionMemoryBytes: parseSize(maxSessionMemory[0], maxSessionMemory[1]) } : {}),
+    ...(redis ? { redisUrl: redis[0] } : {}),
+    ...(redisPrefix ? { redisPrefix: redisPrefix[0] } : {}),
+    ...(file.redisOptions ? { redisOptions: file.redisOptions } : {}),
   });
 }

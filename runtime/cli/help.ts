@@ -6,6 +6,7 @@ Usage:
   shoal reload [--parallel K] [--json] [--name N]  replace every worker, without failing a request
   shoal scale N|+N|-N [--name N]                change the number of workers
   shoal stop [--name N]                         stop gracefully; returns when done
+  shoal new <dir> [--no-install] [--force]      create a ready app in <dir> (fastify, sessions, tests)
   shoal --help | --version
 
 Options for start:
@@ -24,10 +25,19 @@ Options for start:
       --queue-timeout MS how long an accepted connection may wait for a worker (default 10000)
       --max-sessions N  sessions kept in memory per host, least recently used dropped beyond (default 100000)
       --max-session-memory SIZE  session data kept in memory per copy (default 64M)
+      --redis URL       share sessions with other hosts through Redis (redis:// or rediss://)
+      --redis-prefix P  prefix of every Redis key (default shoal:); one per app
       --verbose         debug logs, and stack traces on errors
 
+Options for new:
+      --no-install      write the app without running npm install
+  -f, --force           write into a folder that is not empty (files of the same name are replaced)
+      --shoal-spec SPEC the app's shoal dependency as package.json gets it, e.g. ^0.2.0 or
+                        file:../shoal (relative to the app); default: a copy of this shoal
+                        packed into the app's vendor/ folder
+
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
-  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_LOG_LEVEL.
+  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX, SHOAL_LOG_LEVEL.
 Flags win over the environment, which wins over shoal.config.json.
 Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.
 Control commands find the cluster by --name, or the only one running.

@@ -4,14 +4,15 @@
  */
 import fs from 'node:fs';
 import { isShoalError, ShoalError } from '../errors.js';
-import { GLOBAL_FLAGS, parseArgs, RELOAD_FLAGS, START_FLAGS, STATUS_FLAGS, type FlagSpec } from './args.js';
+import { GLOBAL_FLAGS, NEW_FLAGS, parseArgs, RELOAD_FLAGS, START_FLAGS, STATUS_FLAGS, type FlagSpec } from './args.js';
 import { controlCommand } from './control-commands.js';
 import { startOptions } from './config.js';
 import { HELP } from './help.js';
+import { newCommand } from './new.js';
 import { start } from './start.js';
 
 const COMMANDS: Record<string, Record<string, FlagSpec>> = {
-  start: START_FLAGS, status: STATUS_FLAGS, stop: STATUS_FLAGS, scale: STATUS_FLAGS, reload: RELOAD_FLAGS,
+  start: START_FLAGS, status: STATUS_FLAGS, stop: STATUS_FLAGS, scale: STATUS_FLAGS, reload: RELOAD_FLAGS, new: NEW_FLAGS,
 };
 
 function version(): string {
@@ -31,6 +32,7 @@ export async function main(argv: readonly string[], env = process.env, cwd = pro
     switch (p.command) {
       case 'start': return await start(startOptions(p, env, cwd));
       case 'status': case 'stop': case 'scale': case 'reload': return await controlCommand(p, env);
+      case 'new': return await newCommand(p, cwd);
       default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', p.command, Object.keys(COMMANDS).join(', '));
     }
   } catch (e) {

@@ -13,6 +13,8 @@ import { ShoalError } from '../errors.js';
 import type { ShoalOptions } from '../options.js';
 import type { ControlEvent } from '../control/protocol.js';
 import type { SessionHub } from '../session/hub.js';
+import type { RedisLink } from '../session/redis/link.js';
+import { redactUrl } from '../session/redis/link-options.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Slot, Supervisor } from './supervisor.js';
 
@@ -21,12 +23,14 @@ export class Operations {
   readonly #supervisor: Supervisor;
   readonly #dispatcher: Dispatcher;
   readonly #hub: SessionHub;
+  readonly #link: RedisLink | undefined;
   readonly #startedAt = Date.now();
   #busy: string | undefined;
 
-  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub) {
+  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub, link?: RedisLink) {
     this.#opts = opts;
     this.#hub = hub;
+    this.#link = link;
     this.#supervisor = supervisor;
     this.#dispatcher = dispatcher;
   }
@@ -54,6 +58,7 @@ export class Operations {
         operation: this.#busy ?? null,
         ...this.#dispatcher.stats,
         sessions: { sessions: hub.sessions, bytes: hub.bytes, expired: hub.expired, evicted: hub.evicted, dropped: hub.dropped },
+        redis: this.#link ? { url: redactUrl(this.#opts.redisUrl!), prefix: this.#opts.redisPrefix, host: this.#link.hostId, ...this.#link.stats() } : null,
       },
       workers: this.#supervisor.slots.map((s) => {
         const w = s.worker;

@@ -26,6 +26,8 @@ import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
 import { startControlServer, type ControlHandler } from '../control/server.js';
 import { SessionHub } from '../session/hub.js';
+import { RedisLink } from '../session/redis/link.js';
+import { redactUrl } from '../session/redis/link-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { startHealthChecks } from './health.js';
 import { Operations } from './operations.js';
@@ -103,6 +105,15 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
   const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes });
+  const link = opts.redisUrl === undefined ? undefined : new RedisLink(
+    { url: opts.redisUrl, prefix: opts.redisPrefix, ...(opts.redisOptions ? { redisOptions: opts.redisOptions } : {}) },
+    { applyRemote: (c) => hub.applyRemote(c), entries: () => hub.store.entries() },
+    log,
+  );
+  if (link) {
+    hub.publish = (c) => link.publish(c);
+    log.info({ redis: redactUrl(opts.redisUrl!), prefix: opts.redisPrefix }, 'sessions shared through redis');
+  }
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => { finish = resolve; });
   let stopping: Promise<number> | undefined;
@@ -119,6 +130,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
       await supervisor.stopAll(opts.stopTimeoutMs, force);
       dispatcher.abandonQueue();
+      await link?.close();
       hub.close();
       control?.close();
       log.info({ code }, 'stopped');
@@ -143,8 +155,11 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   server.on('connection', (socket) => dispatcher.accept(socket));
   log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
-  ops = new Operations(opts, supervisor, dispatcher, hub);
+  ops = new Operations(opts, supervisor, dispatcher, hub, link);
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
+  // The host's sessions come from Redis before any worker takes traffic (a client whose session
+  // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.
+  await link?.start();
   supervisor.start();
   return { supervisor, dispatcher, operations: ops, address, done, stop: (reason) => stop(reason) };
 }

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { ReplicaStats, SessionChanges, ToWorker } from '../ipc/messages.js';
 import { redactId } from './ids.js';
 import { sizeOf, type SessionState } from './model.js';
+import { preciseNow } from './samples.js';
 import { SessionStore, type SessionStoreOptions, type StoreStats } from './store.js';
 import { checkChanges } from './validate.js';
 
@@ -42,6 +43,8 @@ export class SessionHub {
   readonly #probes = new Map<number, Probe>();
   #nextProbe = 1;
   #dropped = 0;
+  /** Carries this host's changes to other hosts (the Redis link), when there are any. */
+  publish: ((changes: SessionChanges) => void) | undefined;
 
   constructor(log: Logger, opts: SessionStoreOptions = {}) {
     this.store = new SessionStore(opts);
@@ -96,8 +99,24 @@ export class SessionHub {
       }
       const msg: ToWorker = { shoal: 'sess-delta', t, changes };
       for (const m of this.#members) if (m !== from) m.send(msg);
+      this.publish?.(changes);
     }
     from.send({ shoal: 'sess-ack', seq });
+  }
+
+  /** Changes from another host (already validated): merge them and pass them to every worker. */
+  applyRemote(changes: SessionChanges): void {
+    const applied: SessionChanges = [];
+    for (const [id, delta] of changes) {
+      try {
+        if (this.store.applyDelta(id, delta, { enforceLimit: false }) !== undefined) applied.push([id, delta]);
+      } catch (e) {
+        this.#log.error({ session: redactId(id), err: (e as Error).message }, 'could not merge a session change from another host');
+      }
+    }
+    if (applied.length === 0) return;
+    const msg: ToWorker = { shoal: 'sess-delta', t: preciseNow(), changes: applied };
+    for (const m of this.#members) m.send(msg);
   }
 
   /** Asks every member for its figures; resolves with those that answered within `timeoutMs`. */

@@ -1,0 +1,292 @@
+/**
+ * The primary's link to Redis, which carries sessions between hosts
+ * (replicated mode: every host keeps its whole replica; Redis holds the
+ * shared copy and the change log).
+ *
+ *   host A hub --pipeline: EVALSHA merge per session + XADD log--> Redis
+ *   Redis log --XREAD BLOCK from the last id seen--> host B hub -> B's workers
+ *
+ * - One round trip per batch: a batch is everything this host changed in
+ *   one turn of its event loop, merged per session (join), sent as one
+ *   pipeline.
+ * - The log is a stream trimmed to about streamMaxLen entries. A host
+ *   resumes from the last id it read; one that fell behind the trimmed log,
+ *   or that starts, reads every session instead (SCAN + HGETALL).
+ * - Outages lose nothing: changes wait in a queue (joined per session) and
+ *   go out when Redis is back. Past the queue's bound the queue is dropped
+ *   and the host re-seeds Redis with its whole replica on return: the
+ *   replica holds every change, so the queue is only a shortcut. Redis that
+ *   comes back empty (restarted without persistence; an epoch key tells) is
+ *   re-seeded the same way by every host.
+ * Status changes in one place, logged `from -> to` (as ioredis does).
+ */
+import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { SessionChanges } from '../../ipc/messages.js';
+import { randomNodeId } from '../hlc.js';
+import { join, type Delta, type SessionState } from '../model.js';
+import { checkChanges } from '../validate.js';
+import { decodeHash, encodeDelta } from './codec.js';
+import { MERGE_SCRIPT } from './merge-script.js';
+import { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
+
+export { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
+
+const MERGE_SHA = createHash('sha1').update(MERGE_SCRIPT).digest('hex');
+
+export interface LinkHost {
+  /** Sessions that came from other hosts (or from Redis on a resync): merge and pass on to the workers. */
+  applyRemote(changes: SessionChanges): void;
+  /** Every session this host holds, for a re-seed. */
+  entries(): Iterable<[string, SessionState]>;
+}
+
+export interface LinkStats {
+  readonly status: RedisStatus;
+  readonly queued: number;
+  readonly queuedBytes: number;
+  readonly overflows: number;
+  readonly reseeds: number;
+  readonly resyncs: number;
+  readonly lastError: string | null;
+}
+
+export class RedisLink {
+  readonly hostId: string;
+  readonly #o: Required<Omit<RedisLinkOptions, 'url' | 'redisOptions'>> & Pick<RedisLinkOptions, 'redisOptions'>;
+  readonly #host: LinkHost;
+  readonly #log: Logger;
+  readonly #cmd: Redis;
+  readonly #tail: Redis;
+  #status: RedisStatus = 'connecting';
+  #queue = new Map<string, Delta>();
+  #queuedBytes = 0;
+  #reseedOnReturn = false;
+  #flushing = false;
+  #flushTimer: NodeJS.Immediate | undefined;
+  #epoch: string | undefined;
+  #lastId = '$';
+  #closed = false;
+  #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
+  #lastError: string | null = null;
+  #syncing: Promise<void> | undefined;
+
+  constructor(opts: RedisLinkOptions, host: LinkHost, log: Logger) {
+    this.#o = { ...DEFAULT_REDIS_OPTIONS, ...opts };
+    this.#host = host;
+    this.#log = log.child({ redis: 'sessions' });
+    this.hostId = randomNodeId('h');
+    const common = {
+      ...opts.redisOptions,
+      lazyConnect: true,
+      // Our queue holds changes while Redis is away; ioredis's own would hold them without bound.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (attempt: number) => Math.min(this.#o.retryBaseMs * 2 ** Math.min(attempt - 1, 10), this.#o.retryMaxMs),
+    };
+    this.#cmd = new Redis(opts.url, common);
+    this.#tail = new Redis(opts.url, common);
+    this.#cmd.on('ready', () => { this.#syncing = this.#onReady(); });
+    this.#cmd.on('error', (e: Error) => { this.#lastError = e.message; });
+    this.#tail.on('error', () => { /* the command connection reports */ });
+    this.#cmd.on('close', () => { if (!this.#closed) this.#setStatus('down'); });
+  }
+
+  get status(): RedisStatus { return this.#status; }
+
+  stats(): LinkStats {
+    return { status: this.#status, queued: this.#queue.size, queuedBytes: this.#queuedBytes, ...this.#counts, lastError: this.#lastError };
+  }
+
+  /** Connects both connections; resolves once the first sync is done or Redis is found down (the host serves either way). */
+  async start(): Promise<void> {
+    await Promise.allSettled([this.#cmd.connect(), this.#tail.connect()]);
+    await this.#syncing;
+    if (this.#status !== 'ready') this.#setStatus('down');
+    void this.#tailLoop();
+  }
+
+  /** This host's changes (already merged locally): queue them for Redis. */
+  publish(changes: SessionChanges): void {
+    if (this.#reseedOnReturn) return; // the re-seed will carry them
+    for (const [id, d] of changes) {
+      const prev = this.#queue.get(id);
+      this.#queue.set(id, prev === undefined ? d : join(prev, d));
+      this.#queuedBytes += approxBytes(d);
+    }
+    if (this.#queue.size > this.#o.queueMax || this.#queuedBytes > this.#o.queueMaxBytes) {
+      this.#counts.overflows++;
+      this.#log.warn({ queued: this.#queue.size, bytes: this.#queuedBytes }, 'redis change queue full: dropping it; this host will re-seed Redis with its sessions when Redis is back');
+      this.#queue.clear();
+      this.#queuedBytes = 0;
+      this.#reseedOnReturn = true;
+      return;
+    }
+    if (this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#flushTimer) clearImmediate(this.#flushTimer);
+    if (this.#status === 'ready' && this.#queue.size > 0) await this.#flush().catch(() => {});
+    this.#setStatus('closed');
+    this.#tail.disconnect();
+    await this.#cmd.quit().catch(() => this.#cmd.disconnect());
+  }
+
+  #setStatus(to: RedisStatus): void {
+    const from = this.#status;
+    if (from === to || from === 'closed') return;
+    this.#status = to;
+    const level = to === 'down' ? 'warn' : 'info';
+    this.#log[level]({ from, to, ...(to === 'down' && this.#lastError ? { err: this.#lastError } : {}) }, `redis ${from} -> ${to}`);
+  }
+
+  /** (Re)connected: load the script, check whether Redis lost its data, catch up, then send what waited. */
+  async #onReady(): Promise<void> {
+    try {
+      await this.#cmd.script('LOAD', MERGE_SCRIPT);
+      const epochKey = `${this.#o.prefix}epoch`;
+      await this.#cmd.set(epochKey, randomNodeId('e'), 'NX');
+      const epoch = (await this.#cmd.get(epochKey)) ?? undefined;
+      const lost = this.#epoch !== undefined && epoch !== this.#epoch;
+      const first = this.#epoch === undefined;
+      this.#epoch = epoch;
+      if (lost) this.#log.warn('redis lost its data (restarted empty): re-seeding it with this host\'s sessions');
+      if (lost || this.#reseedOnReturn) await this.#reseed();
+      if (first || lost || (await this.#fellBehind())) await this.#resync();
+      this.#setStatus('ready');
+      await this.#flush();
+    } catch (e) {
+      this.#lastError = (e as Error).message;
+      this.#log.warn({ err: this.#lastError }, 'redis sync failed; retrying on the next connection');
+    }
+  }
+
+  /** Sends the queue as one pipeline; on failure puts it back (joined with what came meanwhile). */
+  async #flush(): Promise<void> {
+    if (this.#flushing || this.#queue.size === 0 || this.#status !== 'ready') return;
+    this.#flushing = true;
+    const batch = this.#queue;
+    this.#queue = new Map();
+    this.#queuedBytes = 0;
+    try {
+      await this.#write([...batch]);
+    } catch (e) {
+      this.#lastError = (e as Error).message;
+      for (const [id, d] of batch) {
+        const later = this.#queue.get(id);
+        this.#queue.set(id, later === undefined ? d : join(d, later));
+        this.#queuedBytes += approxBytes(d);
+      }
+    } finally {
+      this.#flushing = false;
+    }
+    if (this.#queue.size > 0 && this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
+  }
+
+  /** One pipeline: a merge per session, then the log entry other hosts read. */
+  async #write(changes: SessionChanges): Promise<void> {
+    const p = this.#cmd.pipeline();
+    for (const [id, d] of changes) {
+      const [destroyed, touched, expires, ...pairs] = encodeDelta(d);
+      p.evalsha(MERGE_SHA, 1, `${this.#o.prefix}s:${id}`, destroyed!, touched!, expires!, String(this.#o.retentionMs), String(this.#o.fallbackTtlMs), ...pairs);
+    }
+    p.xadd(`${this.#o.prefix}log`, 'MAXLEN', '~', String(this.#o.streamMaxLen), '*', 'h', this.hostId, 'c', JSON.stringify(changes));
+    const results = (await p.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0]!;
+  }
+
+  /** Pushes every session this host holds (after Redis lost its data, or after the queue overflowed). */
+  async #reseed(): Promise<void> {
+    let slice: SessionChanges = [];
+    for (const entry of this.#host.entries()) {
+      slice.push(entry);
+      if (slice.length >= this.#o.batchSize) { await this.#write(slice); slice = []; }
+    }
+    if (slice.length > 0) await this.#write(slice);
+    this.#reseedOnReturn = false;
+    this.#counts.reseeds++;
+  }
+
+  /** Reads every session in Redis (start-up, or a log gap): merge is idempotent, so overlap with the log is harmless. */
+  async #resync(): Promise<void> {
+    // The log position first: anything written during the scan is then read from the log as well.
+    const last = await this.#cmd.xrevrange(`${this.#o.prefix}log`, '+', '-', 'COUNT', 1);
+    this.#lastId = last[0]?.[0] ?? '0-0';
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#cmd.scan(cursor, 'MATCH', `${this.#o.prefix}s:*`, 'COUNT', this.#o.batchSize);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const p = this.#cmd.pipeline();
+      for (const k of keys) p.hgetall(k);
+      const res = (await p.exec()) ?? [];
+      const changes: SessionChanges = [];
+      keys.forEach((k, i) => {
+        const state = decodeHash((res[i]?.[1] ?? {}) as Record<string, string>);
+        if (state) changes.push([k.slice(this.#o.prefix.length + 2), state]);
+      });
+      if (changes.length > 0) this.#host.applyRemote(changes);
+    } while (cursor !== '0');
+    this.#counts.resyncs++;
+  }
+
+  /** True when entries after our position were trimmed away. */
+  async #fellBehind(): Promise<boolean> {
+    if (this.#lastId === '$') return true;
+    const first = await this.#cmd.xrange(`${this.#o.prefix}log`, '-', '+', 'COUNT', 1);
+    const id = first[0]?.[0];
+    return id !== undefined && compareIds(id, this.#lastId) > 0 && !(await this.#has(this.#lastId));
+  }
+
+  async #has(id: string): Promise<boolean> {
+    return (await this.#cmd.xrange(`${this.#o.prefix}log`, id, id)).length > 0;
+  }
+
+  /** Reads the log from our position, applying other hosts' changes; waits out outages. */
+  async #tailLoop(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#status !== 'ready' || this.#lastId === '$') { await waitMs(this.#o.retryBaseMs); continue; }
+      try {
+        const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', `${this.#o.prefix}log`, this.#lastId);
+        for (const [, entries] of res ?? []) {
+          for (const [id, fields] of entries) {
+            this.#lastId = id;
+            this.#applyEntry(fields);
+          }
+        }
+      } catch (e) {
+        if (!this.#closed) { this.#lastError = (e as Error).message; await waitMs(this.#o.retryBaseMs); }
+      }
+    }
+  }
+
+  #applyEntry(fields: string[]): void {
+    let host: string | undefined;
+    let body: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 'h') host = fields[i + 1];
+      else if (fields[i] === 'c') body = fields[i + 1];
+    }
+    if (host === this.hostId || body === undefined) return;
+    let changes: unknown;
+    try { changes = JSON.parse(body); } catch { changes = undefined; }
+    const problem = checkChanges(changes);
+    if (problem !== undefined) { this.#log.warn({ problem }, 'skipped a malformed entry in the redis change log'); return; }
+    this.#host.applyRemote(changes as SessionChanges);
+  }
+}
+
+const approxBytes = (d: Delta): number => JSON.stringify(d).length;
+
+const waitMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Stream ids `ms-seq` compared numerically. */
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am !== bm ? am - bm : as - bs;
+}

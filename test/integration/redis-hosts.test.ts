@@ -1,0 +1,114 @@
+/**
+ * Several shoal hosts on one machine (clusters on different ports) sharing
+ * sessions through a real redis-server that each test starts on a free port,
+ * and kills for the outage test.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { clusterStatus, FIXTURES, startCluster, type Cluster } from '../helpers/cluster.js';
+import { getJson, mapLimit, waitFor } from '../helpers/http.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+const app = path.join(FIXTURES, 'session-fastify.mjs');
+const hosts: Cluster[] = [];
+let redis: RedisServer | undefined;
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop('SIGKILL')));
+  await redis?.kill();
+  redis = undefined;
+});
+
+/** How long a change may take to reach another host in these tests (p99 on loopback is milliseconds). */
+const VISIBLE_WITHIN_MS = 5_000;
+
+async function host(url: string, extra: string[] = []): Promise<Cluster> {
+  const h = await startCluster(app, { workers: 2, extraArgs: ['--redis', url, ...extra] });
+  hosts.push(h);
+  return h;
+}
+
+async function get(port: number, p: string, cookie?: string): Promise<{ value?: string | null; cookie?: string }> {
+  const r = await getJson<{ value?: string | null }>(port, p, cookie ? { headers: { cookie } } : {});
+  if (r.status !== 200) throw new Error(`GET ${p}: ${r.status} ${r.body}`);
+  const set = [r.headers['set-cookie'] ?? []].flat()[0]?.split(';')[0];
+  return { ...r.json, ...(set ? { cookie: set } : {}) };
+}
+
+const valueOn = async (port: number, cookie: string, k: string): Promise<string | null | undefined> => (await get(port, `/get?k=${k}`, cookie)).value;
+
+describe('sessions across hosts through redis', () => {
+  it('a session written on host A is read on host B, and a host started later has it', async () => {
+    redis = await startRedis();
+    const a = await host(redis.url);
+    const b = await host(redis.url);
+    const { cookie } = await get(a.port, '/set?k=who&v=ann');
+    await waitFor(async () => (await valueOn(b.port, cookie!, 'who')) === 'ann', VISIBLE_WITHIN_MS, 'the session on host B');
+    // B writes too, A sees it: the log runs both ways.
+    await get(b.port, '/set?k=cart&v=apple', cookie);
+    await waitFor(async () => (await valueOn(a.port, cookie!, 'cart')) === 'apple', VISIBLE_WITHIN_MS, 'B\'s change on host A');
+    const c = await host(redis.url);
+    expect(await valueOn(c.port, cookie!, 'who')).toBe('ann');
+    expect(await valueOn(c.port, cookie!, 'cart')).toBe('apple');
+  });
+
+  it('redis killed under write load and restarted empty: every write made meanwhile reaches every host', async () => {
+    redis = await startRedis();
+    const a = await host(redis.url);
+    const b = await host(redis.url);
+    const clients = await mapLimit(Array.from({ length: 20 }, (_, i) => i), 4, async (i) => (await get(i % 2 ? a.port : b.port, `/set?k=n&v=0`)).cookie!);
+    const written = new Map<string, string>();
+    let round = 0;
+    const writeRound = async (): Promise<void> => {
+      round++;
+      await mapLimit(clients, 4, async (cookie, i) => {
+        await get(i % 2 ? a.port : b.port, `/set?k=n&v=${round}`, cookie);
+        written.set(cookie, String(round));
+      });
+    };
+    await writeRound();
+    // Written only before the outage: after Redis returns empty, only a re-seed by the hosts brings these back to it.
+    await mapLimit(clients, 4, async (cookie, i) => { await get(i % 2 ? a.port : b.port, `/set?k=pre&v=${i}`, cookie); });
+    await waitFor(async () => (await valueOn(a.port, clients[0]!, 'pre')) === '0', VISIBLE_WITHIN_MS, 'pre on host A');
+    await redis.kill();
+    await waitFor(async () => ((await clusterStatus(a)).primary.redis as { status: string }).status === 'down', VISIBLE_WITHIN_MS, 'host A to see redis down');
+    for (let i = 0; i < 3; i++) await writeRound(); // served from the hosts' replicas while Redis is away
+    const down = (await clusterStatus(a)).primary.redis as { queued: number };
+    expect(down.queued).toBeGreaterThan(0);
+    await redis.restart();
+    for (const h of [a, b]) {
+      await waitFor(async () => ((await clusterStatus(h)).primary.redis as { status: string; queued: number }).status === 'ready', 15_000, 'redis ready again');
+    }
+    for (const h of [a, b]) {
+      for (const [cookie, v] of written) {
+        await waitFor(async () => (await valueOn(h.port, cookie, 'n')) === v, VISIBLE_WITHIN_MS, `write ${v} on host ${h.port}`);
+      }
+    }
+    // And Redis itself was re-seeded: a new host gets everything from it.
+    const c = await host(redis.url);
+    for (const [cookie, v] of written) expect(await valueOn(c.port, cookie, 'n')).toBe(v);
+    for (const [i, cookie] of clients.entries()) expect(await valueOn(c.port, cookie, 'pre')).toBe(String(i));
+    expect(a.logs.some((l) => /redis lost its data/.test(String(l.msg)))).toBe(true);
+  });
+
+  it('status shows redis health and queue depth, never the password', async () => {
+    const password = 'pw-that-must-not-leak-0123456789';
+    redis = await startRedis({ password });
+    const a = await host(redis.url);
+    await get(a.port, '/set?k=x&v=1');
+    const st = await clusterStatus(a);
+    const r = st.primary.redis as { status: string; queued: number; url: string };
+    expect(r.status).toBe('ready');
+    expect(r.queued).toBe(0);
+    expect(r.url).toContain('***');
+    expect(JSON.stringify(st)).not.toContain(password);
+    expect(a.stderr() + JSON.stringify(a.logs)).not.toContain(password);
+  });
+
+  it('a bad --redis URL is a usage error that does not echo the password', async () => {
+    const { runCli } = await import('../helpers/cluster.js');
+    const r = await runCli(['start', app, '--redis', 'http://:secretpw@127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid value .* for --redis: expected a URL such as redis:\/\//);
+    expect(r.stderr).not.toContain('secretpw');
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * The Redis link on its own, against a real redis-server: what it writes,
+ * how hosts exchange changes through the log, and what happens when its
+ * outage queue overflows (dropped, counted, then a re-seed from the
+ * host's replica: nothing lost).
+ */
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SessionChanges } from '../../runtime/ipc/messages.js';
+import { formatHlc } from '../../runtime/session/hlc.js';
+import { emptyState, merge, setAttr, view, type SessionState } from '../../runtime/session/model.js';
+import { RedisLink } from '../../runtime/session/redis/link.js';
+import { decodeHash } from '../../runtime/session/redis/codec.js';
+import { waitFor } from '../helpers/http.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+
+const log = pino({ level: 'silent' });
+let redis: RedisServer | undefined;
+const links: RedisLink[] = [];
+afterEach(async () => {
+  await Promise.all(links.splice(0).map((l) => l.close()));
+  await redis?.kill();
+  redis = undefined;
+});
+
+/** A host's replica, reduced to a map the link reads (re-seed) and writes (changes from other hosts). */
+class FakeHost {
+  readonly sessions = new Map<string, SessionState>();
+  /** Batches the link delivered (from other hosts, or a resync). */
+  remoteBatches = 0;
+  applyRemote(changes: SessionChanges): void {
+    this.remoteBatches++;
+    this.#merge(changes);
+  }
+  #merge(changes: SessionChanges): void {
+    for (const [id, d] of changes) this.sessions.set(id, merge(this.sessions.get(id) ?? emptyState(), d));
+  }
+  entries(): Iterable<[string, SessionState]> { return this.sessions.entries(); }
+  /** A local write: into the replica, then to the link, as the hub does. */
+  write(link: RedisLink, id: string, key: string, value: unknown, wall: number): void {
+    const d = setAttr(key, value, formatHlc({ wall, logical: 0, node: 'w1' }));
+    this.#merge([[id, d]]);
+    link.publish([[id, d]]);
+  }
+}
+
+async function linkFor(server: RedisServer, host: FakeHost, opts: { queueMax?: number } = {}): Promise<RedisLink> {
+  const l = new RedisLink({ url: server.url, prefix: 't:', retryBaseMs: 20, retryMaxMs: 100, blockMs: 100, ...opts }, host, log);
+  links.push(l);
+  await l.start();
+  return l;
+}
+
+const hashOf = async (r: Redis, id: string): Promise<Record<string, unknown>> => view(decodeHash(await r.hgetall(`t:s:${id}`)) ?? emptyState());
+
+describe('redis link', () => {
+  it('writes sessions as hashes and carries them to another host through the log, never back to itself', async () => {
+    redis = await startRedis();
+    const [ha, hb] = [new FakeHost(), new FakeHost()];
+    const a = await linkFor(redis, ha);
+    const b = await linkFor(redis, hb);
+    ha.write(a, 's1', 'user', 'ann', Date.now());
+    await waitFor(() => hb.sessions.has('s1'), 5_000, 'host B to receive s1');
+    // B's entry follows A's in the log: once A has it, A has read past its own entry.
+    hb.write(b, 's2', 'user', 'bob', Date.now());
+    await waitFor(() => ha.sessions.has('s2'), 5_000, 'host A to receive s2');
+    expect(view(hb.sessions.get('s1')!)).toEqual({ user: 'ann' });
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      expect(await hashOf(r, 's1')).toEqual({ user: 'ann' });
+      expect(await r.xlen('t:log')).toBe(2);
+    } finally { r.disconnect(); }
+    expect(a.stats()).toMatchObject({ status: 'ready', queued: 0 });
+    expect(ha.remoteBatches).toBe(1);
+    expect(hb.remoteBatches).toBe(1);
+  });
+
+  it('a queue past its bound is dropped and counted, and the host re-seeds Redis when it is back', async () => {
+    redis = await startRedis();
+    const host = new FakeHost();
+    const link = await linkFor(redis, host, { queueMax: 3 });
+    await redis.kill();
+    await waitFor(() => link.status === 'down', 5_000, 'the link to see redis down');
+    for (let i = 0; i < 5; i++) host.write(link, `s${i}`, 'n', i, Date.now());
+    expect(link.stats()).toMatchObject({ queued: 0, overflows: 1 });
+    await redis.restart();
+    await waitFor(() => link.status === 'ready', 10_000, 'redis back');
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      for (let i = 0; i < 5; i++) expect(await hashOf(r, `s${i}`)).toEqual({ n: i });
+    } finally { r.disconnect(); }
+    expect(link.stats().reseeds).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a host that starts later reads every session already in Redis', async () => {
+    redis = await startRedis();
+    const ha = new FakeHost();
+    const a = await linkFor(redis, ha);
+    for (let i = 0; i < 1200; i++) ha.write(a, `s${i}`, 'n', i, Date.now());
+    await waitFor(() => a.stats().queued === 0, 5_000, 'the writes to reach redis');
+    const hb = new FakeHost();
+    await linkFor(redis, hb);
+    expect(hb.sessions.size).toBe(1200);
+    expect(view(hb.sessions.get('s1199')!)).toEqual({ n: 1199 });
+  });
+});
