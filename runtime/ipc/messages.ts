@@ -38,7 +38,9 @@ export type ToWorker =
   /** The primary applied this worker's writes up to `seq` and passed them to every other worker. */
   | { shoal: 'sess-ack'; seq: number }
   /** `shoal status` asks for the replica's figures. */
-  | { shoal: 'sess-probe'; probe: number };
+  | { shoal: 'sess-probe'; probe: number }
+  /** Answer to sess-fetch: the session (now also in the replica's store), or null if the host and Redis have none. */
+  | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null };
 
 /** worker -> primary */
 export type ToPrimary =
@@ -74,7 +76,9 @@ export type ToPrimary =
   /** The host's sessions have arrived (the last sess-sync). */
   | { shoal: 'sess-synced' }
   /** Answer to sess-probe. */
-  | { shoal: 'sess-stats'; probe: number; stats: ReplicaStats };
+  | { shoal: 'sess-stats'; probe: number; stats: ReplicaStats }
+  /** A request names a session this replica does not hold (evicted here, or never seen by this host): ask for it. */
+  | { shoal: 'sess-fetch'; req: number; id: string };
 
 export type RefuseReason = 'full' | 'closed';
 

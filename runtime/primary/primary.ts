@@ -112,6 +112,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   );
   if (link) {
     hub.publish = (c) => link.publish(c);
+    hub.load = (id) => link.load(id);
     log.info({ redis: redactUrl(opts.redisUrl!), prefix: opts.redisPrefix }, 'sessions shared through redis');
   }
   let finish: (code: number) => void = () => {};

@@ -73,6 +73,7 @@ export class Supervisor {
       'sess-synced': (_m, w) => { w.sessionsSynced = true; this.#ready(w); },
       'sess-write': (m, w) => hub.write(w, m.seq, m.t, m.changes),
       'sess-stats': (m, w) => hub.answer(w, m.probe, m.stats),
+      'sess-fetch': (m, w) => { if (typeof m.id === 'string') hub.fetch(w, m.req, m.id); },
       ack: (m, w) => d.ack(w, m.id, m.closed),
       refuse: (m, w) => d.refuse(w, m.id, m.reason),
       load: (m, w) => {

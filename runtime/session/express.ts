@@ -19,7 +19,7 @@
  */
 import session from 'express-session';
 import type { SessionData } from 'express-session';
-import { deleteAttr, destroySession, join, setAttr, touchSession, view, type Delta } from './model.js';
+import { deleteAttr, destroySession, join, setAttr, touchSession, view, type Delta, type SessionState } from './model.js';
 import { localReplica } from './manager.js';
 import { MAX_TOUCH_AFTER_MS } from './manager-options.js';
 import type { Replica } from './replica.js';
@@ -59,11 +59,12 @@ export class ShoalStore extends session.Store {
 
   override get(sid: string, cb: (err: unknown, session?: SessionData | null) => void): void {
     const s = this.#replica.get(sid);
-    if (s === undefined) { cb(null, null); return; }
-    // A deep, mutable copy: the stored values are frozen and shared.
-    const data = JSON.parse(JSON.stringify(view(s))) as ExpressSession;
-    data.cookie ??= { originalMaxAge: null } as SessionData['cookie'];
-    cb(null, data);
+    if (s !== undefined) { cb(null, toExpress(s)); return; }
+    // Read-through: a session this worker does not hold (evicted here, or only in Redis so far).
+    this.#replica.fetch(sid).then((fetched) => {
+      const live = fetched === undefined ? undefined : this.#replica.get(sid);
+      cb(null, live === undefined ? null : toExpress(live));
+    }, (e: unknown) => cb(e));
   }
 
   /** express-session builds req.session here from what get() returned: remember it as the base of this request's save. */
@@ -124,6 +125,13 @@ export class ShoalStore extends session.Store {
 }
 
 const noop = (): void => {};
+
+/** A deep, mutable copy for express-session (the stored values are frozen and shared), with the cookie it expects. */
+function toExpress(s: SessionState): SessionData {
+  const data = JSON.parse(JSON.stringify(view(s))) as ExpressSession;
+  data.cookie ??= { originalMaxAge: null } as SessionData['cookie'];
+  return data;
+}
 
 function positive(what: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;

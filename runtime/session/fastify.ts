@@ -32,8 +32,10 @@ function shoalSession(app: FastifyInstance, opts: ShoalSessionOptions, done: (er
   }
   app.decorateRequest('session', null as unknown as Session);
   app.addHook('onRequest', (req, _reply, next) => {
-    req.session = manager.load(req.headers.cookie, { secure: req.protocol === 'https' });
-    next();
+    const s = manager.resolve(req.headers.cookie, { secure: req.protocol === 'https' }, true);
+    if (s instanceof Session) { req.session = s; next(); return; }
+    // Read-through: a session this worker does not hold is fetched before the route runs.
+    s.then((loaded) => { req.session = loaded; next(); }, next);
   });
   app.addHook('onSend', (req, reply, payload, next) => {
     const s = req.session as Session | null;

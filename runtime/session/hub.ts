@@ -45,6 +45,8 @@ export class SessionHub {
   #dropped = 0;
   /** Carries this host's changes to other hosts (the Redis link), when there are any. */
   publish: ((changes: SessionChanges) => void) | undefined;
+  /** Reads a session this host does not hold from the shared store (the Redis link), when there is one. */
+  load: ((id: string) => Promise<SessionState | undefined>) | undefined;
 
   constructor(log: Logger, opts: SessionStoreOptions = {}) {
     this.store = new SessionStore(opts);
@@ -117,6 +119,29 @@ export class SessionHub {
     if (applied.length === 0) return;
     const msg: ToWorker = { shoal: 'sess-delta', t: preciseNow(), changes: applied };
     for (const m of this.#members) m.send(msg);
+  }
+
+  /**
+   * A worker asks for a session it does not hold: from the host's copy, else
+   * from the shared store (then every worker gets it, as a change from
+   * another host would reach them). Always answered, with null if none.
+   */
+  fetch(from: Member, req: number, id: string): void {
+    const local = this.store.get(id);
+    if (local !== undefined || this.load === undefined) {
+      from.send({ shoal: 'sess-fetched', req, id, state: local ?? null });
+      return;
+    }
+    this.load(id).then(
+      (state) => {
+        if (state !== undefined) this.applyRemote([[id, state]]);
+        from.send({ shoal: 'sess-fetched', req, id, state: this.store.get(id) ?? null });
+      },
+      (e: Error) => {
+        this.#log.warn({ session: redactId(id), err: e.message }, 'could not load a session from the shared store');
+        from.send({ shoal: 'sess-fetched', req, id, state: null });
+      },
+    );
   }
 
   /** Asks every member for its figures; resolves with those that answered within `timeoutMs`. */

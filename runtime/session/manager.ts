@@ -48,13 +48,40 @@ export class SessionManager {
     this.#replica = replica;
   }
 
-  /** The session a request's Cookie header names, or a fresh one. Never throws for what the client sent. */
+  /**
+   * The session a request's Cookie header names, from this process's replica
+   * only (a map lookup), or a fresh one. Never throws for what the client sent.
+   */
   load(cookieHeader: string | undefined, opts: LoadOptions = {}): Session {
+    const r = this.resolve(cookieHeader, opts, false);
+    return r as Session;
+  }
+
+  /**
+   * As load(), but a session this process does not hold (evicted here, or
+   * written on another host and not here yet) is first asked of the primary,
+   * which asks Redis: read-through. What the adapters use.
+   */
+  loadAsync(cookieHeader: string | undefined, opts: LoadOptions = {}): Promise<Session> {
+    return Promise.resolve(this.resolve(cookieHeader, opts, true));
+  }
+
+  /** load() or loadAsync(): synchronous when the replica answers, a promise only when it must fetch. */
+  resolve(cookieHeader: string | undefined, opts: LoadOptions, fetch: boolean): Session | Promise<Session> {
+    const secure = opts.secure === true;
+    let missing: string | undefined;
     for (const value of readCookie(cookieHeader, this.options.cookieName)) {
       const id = this.#verify(value);
-      if (id !== undefined && this.#replica.get(id) !== undefined) return new Session(this, this.#replica, id, true, opts.secure === true);
+      if (id === undefined) continue;
+      if (this.#replica.get(id) !== undefined) return new Session(this, this.#replica, id, true, secure);
+      missing ??= id;
     }
-    return new Session(this, this.#replica, newSessionId(), false, opts.secure === true);
+    if (!fetch || missing === undefined) return new Session(this, this.#replica, newSessionId(), false, secure);
+    const id = missing;
+    return this.#replica.fetch(id).then((state) =>
+      state === undefined || this.#replica.get(id) === undefined
+        ? new Session(this, this.#replica, newSessionId(), false, secure)
+        : new Session(this, this.#replica, id, true, secure));
   }
 
   /** The local replica's figures (sessions, bytes, replication lag). */

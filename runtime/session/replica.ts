@@ -31,11 +31,14 @@ import { maxVersionOf } from './validate.js';
 
 /** How long save() waits for the primary's ack before it fails the request. */
 export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
+/** How long a request waits for a session fetched from the primary (or Redis) before it goes on with a fresh one. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 1_000;
 
 export interface ReplicaOptions extends SessionStoreOptions {
   /** Sends to the primary; absent outside a cluster. */
   readonly send?: (msg: ToPrimary) => void;
   readonly ackTimeoutMs?: number;
+  readonly fetchTimeoutMs?: number;
   /** HLC node id; random by default (unique per process, so versions never tie between writers). */
   readonly node?: string;
 }
@@ -47,6 +50,9 @@ export class Replica {
   readonly clock: HybridClock;
   readonly #send: ((msg: ToPrimary) => void) | undefined;
   readonly #ackTimeoutMs: number;
+  readonly #fetchTimeoutMs: number;
+  readonly #fetches = new Map<number, (state: SessionState | undefined) => void>();
+  #nextFetch = 1;
   readonly #outbox = new Map<string, Delta>();
   #flushScheduled: NodeJS.Immediate | undefined;
   #seq = 0;
@@ -62,6 +68,7 @@ export class Replica {
     this.clock = new HybridClock(opts.node ?? randomNodeId('w'));
     this.#send = opts.send;
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
+    this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
     this.#synced = opts.send === undefined;
   }
 
@@ -75,6 +82,22 @@ export class Replica {
   get(id: string): SessionState | undefined {
     const s = this.store.get(id);
     return s === undefined || isDestroyed(s) ? undefined : s;
+  }
+
+  /**
+   * Asks the primary for a session this replica does not hold (read-through:
+   * evicted here, or only in Redis). Resolves with it, now in the local
+   * store, or undefined when nobody has it, outside a cluster, or after
+   * fetchTimeoutMs.
+   */
+  fetch(id: string): Promise<SessionState | undefined> {
+    if (this.#send === undefined) return Promise.resolve(undefined);
+    const req = this.#nextFetch++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.#fetches.delete(req); resolve(undefined); }, this.#fetchTimeoutMs);
+      this.#fetches.set(req, (state) => { clearTimeout(timer); resolve(state); });
+      this.#send!({ shoal: 'sess-fetch', req, id });
+    });
   }
 
   /**
@@ -136,6 +159,14 @@ export class Replica {
         return undefined;
       case 'sess-probe':
         return { shoal: 'sess-stats', probe: msg.probe, stats: this.stats() };
+      case 'sess-fetched': {
+        const done = this.#fetches.get(msg.req);
+        this.#fetches.delete(msg.req);
+        // Merged even when the request gave up waiting: it is the host's copy all the same.
+        if (msg.state) this.#applyRemote(msg.id, msg.state);
+        done?.(msg.state ? this.get(msg.id) : undefined);
+        return undefined;
+      }
     }
   }
 

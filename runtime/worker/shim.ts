@@ -67,6 +67,7 @@ function main(): void {
     'sess-delta': session,
     'sess-ack': session,
     'sess-probe': session,
+    'sess-fetched': session,
   };
   process.on('message', (msg, handle) => { dispatch(table, msg, handle); });
 

@@ -90,6 +90,18 @@ describe('sessions across hosts through redis', () => {
     expect(a.logs.some((l) => /redis lost its data/.test(String(l.msg)))).toBe(true);
   });
 
+  it('read-through: a host that holds fewer sessions than exist loads the others from redis on demand', async () => {
+    redis = await startRedis();
+    const a = await host(redis.url);
+    const b = await host(redis.url, ['--max-sessions', '2']);
+    const cookies: string[] = [];
+    for (let i = 0; i < 6; i++) cookies.push((await get(a.port, `/set?k=who&v=user${i}`)).cookie!);
+    // Every change has reached B (it kept only the 2 most recent) once the last one has.
+    await waitFor(async () => (await valueOn(b.port, cookies[5]!, 'who')) === 'user5', VISIBLE_WITHIN_MS, 'the last session on host B');
+    expect(((await clusterStatus(b)).primary.sessions as { sessions: number }).sessions).toBeLessThanOrEqual(2);
+    for (const [i, cookie] of cookies.entries()) expect(await valueOn(b.port, cookie, 'who')).toBe(`user${i}`);
+  });
+
   it('status shows redis health and queue depth, never the password', async () => {
     const password = 'pw-that-must-not-leak-0123456789';
     redis = await startRedis({ password });

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
+import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, waitForInflight, type Cluster } from '../helpers/cluster.js';
+import { request } from '../helpers/http.js';
 import { runLoad, type LoadCounts } from '../helpers/load.js';
 
 const dir = TEST_RUNTIME_DIR;
@@ -94,14 +95,19 @@ describe('reload failures', () => {
   });
 
   it('a second reload while one runs is refused clearly', async () => {
-    cluster = await startCluster(app, { workers: 2, env });
+    cluster = await startCluster(app, { workers: 1, env });
     const c = cluster;
+    // A request in flight on the old worker keeps the first reload draining for 3 s: the second
+    // one is sure to arrive while it runs, however fast the machine starts the new worker.
+    const inflight = request(c.port, '/slow?ms=3000', { timeoutMs: 10_000 });
+    await waitForInflight(c, 1);
     const first = cli(c, 'reload');
-    await c.waitForLog((l) => l.msg === 'reload: starting');
+    await c.waitForLog((l) => l.msg === 'reload: ready');
     const second = await cli(c, 'reload');
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(/a reload is already in progress/);
     expect((await first).code).toBe(0);
+    expect((await inflight).status).toBe(200);
   });
 
   it('SIGHUP reloads', async () => {

@@ -107,6 +107,12 @@ export class RedisLink {
     void this.#tailLoop();
   }
 
+  /** One session as Redis holds it (read-through); undefined if absent. Rejects when Redis is not ready. */
+  async load(id: string): Promise<SessionState | undefined> {
+    if (this.#status !== 'ready') return undefined;
+    return decodeHash(await this.#cmd.hgetall(`${this.#o.prefix}s:${id}`));
+  }
+
   /** This host's changes (already merged locally): queue them for Redis. */
   publish(changes: SessionChanges): void {
     if (this.#reseedOnReturn) return; // the re-seed will carry them

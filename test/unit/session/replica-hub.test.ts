@@ -48,6 +48,7 @@ class Net {
       this.events.push(`hub<-${id}:${msg.shoal}`);
       if (msg.shoal === 'sess-write') this.hub.write(w.member, msg.seq, msg.t, msg.changes);
       else if (msg.shoal === 'sess-stats') this.hub.answer(w.member, msg.probe, msg.stats);
+      else if (msg.shoal === 'sess-fetch') this.hub.fetch(w.member, msg.req, msg.id);
     }, msg);
     const member: Member = {
       id,
@@ -301,5 +302,42 @@ describe('acks', () => {
     expect(first).toBe('resolved');
     expect(getAttr(replica.get(id)!, 'x')).toBe(1);
     replica.close();
+  });
+});
+
+describe('read-through (sess-fetch)', () => {
+  it('a replica that lost a session gets it back from the hub; an unknown id gets nothing', async () => {
+    const net = new Net();
+    const a = net.add(1);
+    const id = newSessionId();
+    a.replica!.write(id, setAttr('user', 'ann', a.replica!.version()));
+    await net.settle();
+    a.replica!.store.delete(id); // as an LRU eviction in this worker would
+    const fetched = a.replica!.fetch(id);
+    await net.settle();
+    expect(view((await fetched)!)).toEqual({ user: 'ann' });
+    expect(getAttr(a.replica!.get(id)!, 'user')).toBe('ann');
+    const none = a.replica!.fetch(newSessionId());
+    await net.settle();
+    expect(await none).toBeUndefined();
+  });
+
+  it('a session only in the shared store is loaded and handed to every worker', async () => {
+    const net = new Net();
+    const [a, b] = [net.add(1), net.add(2)];
+    const id = newSessionId();
+    const remote = setAttr('cart', ['apple'], formatHlc({ wall: Date.now(), logical: 0, node: 'other-host' }));
+    const loads: string[] = [];
+    net.hub.load = async (asked) => { loads.push(asked); return asked === id ? { attrs: remote.attrs!, touchedAt: Date.now(), expiresAt: Date.now() + 60_000 } : undefined; };
+    const fetched = a.replica!.fetch(id);
+    await net.settle();
+    expect(view((await fetched)!)).toEqual({ cart: ['apple'] });
+    expect(loads).toEqual([id]);
+    // B got it as it would get a change from another host: no fetch of its own needed.
+    expect(getAttr(b.replica!.get(id)!, 'cart')).toEqual(['apple']);
+  });
+
+  it('outside a cluster there is nothing to fetch from', async () => {
+    expect(await new Replica().fetch(newSessionId())).toBeUndefined();
   });
 });
