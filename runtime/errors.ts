@@ -42,6 +42,7 @@ export const ERRORS = {
   SHOAL_ERR_DIR_NOT_EMPTY: spec(true, (dir, holds) => `${dir} is not empty (it holds ${holds}); pick a new folder, or add --force to write the app into it (files of the same name are replaced)`),
   SHOAL_ERR_APP_NAME: spec(true, (name, why) => `'${name}' cannot name the app (the folder's name becomes its package name): ${why}`),
   SHOAL_ERR_INSTALL_FAILED: spec(false, (what, why) => `${what} failed: ${why}`),
+  SHOAL_ERR_NO_REDIS: spec(false, () => `this cluster does not use Redis, so it knows no other hosts; start it with --redis URL to share sessions and list hosts`),
   SHOAL_ERR_SESSION_TOO_LARGE: spec(false, (id, size, limit) => `session ${id} would grow to ${size} bytes, over the limit of ${limit} bytes per session; keep large data elsewhere (store its key in the session) or raise the limit with the maxSessionBytes option`),
   SHOAL_ERR_SESSION_SECRET: spec(true, (why) => `invalid session secret: ${why}; use random strings of at least 32 characters (e.g. 'openssl rand -base64 48'), the first one signs and the others are still accepted during a rotation`),
   SHOAL_ERR_SESSION_VALUE: spec(false, (key, why) => `session attribute '${key}' cannot be stored: ${why}; session values must be JSON (objects, arrays, strings, finite numbers, booleans, null)`),

@@ -21,12 +21,12 @@ export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   verbose: { type: 'boolean' },
 };
 
-const CONTROL_FLAGS: Record<string, FlagSpec> = {
+export const CONTROL_FLAGS: Record<string, FlagSpec> = {
   ...GLOBAL_FLAGS,
   name: { type: 'string', alias: 'n', what: 'a cluster name' },
   json: { type: 'boolean' },
 };
-export const STATUS_FLAGS = CONTROL_FLAGS;
+export const STATUS_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, cluster: { type: 'boolean' } };
 export const RELOAD_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, parallel: { type: 'string', what: 'how many workers to replace at once' } };
 
 export const NEW_FLAGS: Record<string, FlagSpec> = {

@@ -45,6 +45,24 @@ export function formatStatus(st: StatusReply): string {
   return head + line(cols) + rows.map(line).join('') + errors;
 }
 
+/** One host of a multi-host deployment, as its heartbeat in Redis describes it. */
+interface HostRow {
+  host: string; hostname: string; pid: number; port: number; name: string; seenAt: number;
+  workers: number; ready: number; connections: number; inflight: number; rps: number; sessions: number; self?: boolean;
+}
+
+/** The hosts sharing this cluster's Redis, for `status --cluster`. Exported for tests. */
+export function formatHosts(hosts: HostRow[], now = Date.now()): string {
+  const cols = ['host', 'hostname', 'port', 'pid', 'workers', 'conns', 'inflight', 'req/s', 'sessions', 'seen'];
+  const rows = hosts.map((h) => [
+    `${h.host}${h.self ? ' *' : ''}`, h.hostname, h.port, h.pid, `${h.ready}/${h.workers}`, h.connections, h.inflight, h.rps, h.sessions,
+    `${Math.max(0, Math.round((now - h.seenAt) / 1000))}s ago`,
+  ].map(String));
+  const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]): string => `${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`;
+  return `\nhosts sharing this cluster's redis (${hosts.length}; * = this one)\n${line(cols)}${rows.map(line).join('')}`;
+}
+
 function describeEvent(e: ControlEvent): string {
   switch (e.event) {
     case 'starting': return `slot ${String(e.slot)}: starting a new worker (replacing worker ${String(e.old)})\n`;
@@ -57,7 +75,7 @@ function describeEvent(e: ControlEvent): string {
 
 function requestFor(p: Parsed): ControlRequest {
   switch (p.command) {
-    case 'status': return { cmd: 'status' };
+    case 'status': return p.flags.cluster === true ? { cmd: 'status', cluster: true } : { cmd: 'status' };
     case 'stop': return { cmd: 'stop' };
     case 'scale': {
       const to = p.positionals[0];
@@ -87,7 +105,10 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
   }
   if (json) { out(`${JSON.stringify(reply)}\n`); return 0; }
   switch (req.cmd) {
-    case 'status': out(formatStatus(reply as unknown as StatusReply)); break;
+    case 'status':
+      out(formatStatus(reply as unknown as StatusReply));
+      if (req.cluster) out(formatHosts((reply as unknown as { hosts: HostRow[] }).hosts));
+      break;
     case 'stop': out('stopped\n'); break;
     case 'scale': out(`scaled from ${String(reply.from)} to ${String(reply.to)} workers\n`); break;
     case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced\n`); break;

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import { isShoalError, ShoalError } from '../errors.js';
-import { GLOBAL_FLAGS, NEW_FLAGS, parseArgs, RELOAD_FLAGS, START_FLAGS, STATUS_FLAGS, type FlagSpec } from './args.js';
+import { CONTROL_FLAGS, GLOBAL_FLAGS, NEW_FLAGS, parseArgs, RELOAD_FLAGS, START_FLAGS, STATUS_FLAGS, type FlagSpec } from './args.js';
 import { controlCommand } from './control-commands.js';
 import { startOptions } from './config.js';
 import { HELP } from './help.js';
@@ -12,7 +12,7 @@ import { newCommand } from './new.js';
 import { start } from './start.js';
 
 const COMMANDS: Record<string, Record<string, FlagSpec>> = {
-  start: START_FLAGS, status: STATUS_FLAGS, stop: STATUS_FLAGS, scale: STATUS_FLAGS, reload: RELOAD_FLAGS, new: NEW_FLAGS,
+  start: START_FLAGS, status: STATUS_FLAGS, stop: CONTROL_FLAGS, scale: CONTROL_FLAGS, reload: RELOAD_FLAGS, new: NEW_FLAGS,
 };
 
 function version(): string {

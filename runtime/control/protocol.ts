@@ -10,7 +10,7 @@ export const MAX_LINE_BYTES = 64 * 1024;
 export const REQUEST_TIMEOUT_MS = 5_000;
 
 export type ControlRequest =
-  | { cmd: 'status' }
+  | { cmd: 'status'; cluster?: boolean }
   | { cmd: 'stop' }
   | { cmd: 'scale'; to: string }
   | { cmd: 'reload'; parallel?: number };
@@ -42,6 +42,7 @@ export function parseRequest(line: string): ControlRequest | ControlReply {
     }
     return o.parallel === undefined ? { cmd: 'reload' } : { cmd: 'reload', parallel: o.parallel as number };
   }
+  if (o.cmd === 'status' && o.cluster === true) return { cmd: 'status', cluster: true };
   return { cmd: o.cmd as 'status' | 'stop' };
 }
 

@@ -42,11 +42,14 @@ export class Operations {
   }
 
   /** The cluster's state; session figures come from each worker's own replica (waits up to statusProbeTimeoutMs for them). */
-  async status(): Promise<Record<string, unknown>> {
+  async status(cluster = false): Promise<Record<string, unknown>> {
+    if (cluster && !this.#link) throw new ShoalError('SHOAL_ERR_NO_REDIS');
     const replicas = await this.#hub.probe(this.#opts.statusProbeTimeoutMs);
     const now = Date.now();
     const hub = this.#hub.stats();
+    const hosts = cluster ? await this.#link!.hosts() : undefined;
     return {
+      ...(hosts ? { hosts } : {}),
       primary: {
         pid: process.pid,
         name: this.#opts.name,

@@ -92,7 +92,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     if (!ops) throw new ShoalError('SHOAL_ERR_BUSY', 'start-up');
     const o = ops;
     switch (req.cmd) {
-      case 'status': return o.status();
+      case 'status': return o.status(req.cluster === true);
       case 'scale': return o.scale(req.to);
       case 'reload': return o.reload(req.parallel ?? 1, (e) => { log.info(e, `reload: ${e.event}`); progress(e); });
       case 'stop': return { code: await stop('shoal stop') };
@@ -107,7 +107,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes });
   const link = opts.redisUrl === undefined ? undefined : new RedisLink(
     { url: opts.redisUrl, prefix: opts.redisPrefix, ...(opts.redisOptions ? { redisOptions: opts.redisOptions } : {}) },
-    { applyRemote: (c) => hub.applyRemote(c), entries: () => hub.store.entries() },
+    { applyRemote: (c) => hub.applyRemote(c), entries: () => hub.store.entries(), describe: () => describeHost() },
     log,
   );
   if (link) {
@@ -141,6 +141,16 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     return stopping;
   };
 
+  /** This host in the host list other hosts see (status --cluster). */
+  const describeHost = (): Record<string, unknown> => {
+    const ws = supervisor.workers;
+    return {
+      hostname: os.hostname(), pid: process.pid, port: address.port, name: opts.name,
+      workers: supervisor.slots.length, ready: ws.filter((w) => w.status === 'ready').length,
+      connections: ws.reduce((n, w) => n + w.load.conns, 0), inflight: ws.reduce((n, w) => n + w.load.inflight, 0),
+      rps: ws.reduce((n, w) => n + w.requestsPerSecond(), 0), sessions: hub.store.size,
+    };
+  };
   const supervisor = new Supervisor(opts, forkSpec(opts, address), log, dispatcher, hub, {
     allReady: () => {
       const host = address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : (address.address === '0.0.0.0' ? 'localhost' : address.address);

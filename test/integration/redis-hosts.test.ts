@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { clusterStatus, FIXTURES, startCluster, type Cluster } from '../helpers/cluster.js';
+import { clusterStatus, FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
 import { getJson, mapLimit, waitFor } from '../helpers/http.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
@@ -102,6 +102,37 @@ describe('sessions across hosts through redis', () => {
     for (const [i, cookie] of cookies.entries()) expect(await valueOn(b.port, cookie, 'who')).toBe(`user${i}`);
   });
 
+  it('status --cluster lists every host; a stopped host leaves at once, a killed one within the heartbeat TTL', async () => {
+    redis = await startRedis();
+    const [a, b, c] = [await host(redis.url), await host(redis.url), await host(redis.url)];
+    const cli = (h: Cluster, ...args: string[]) => runCli(['status', '--cluster', '--name', `test-${h.port}`, ...args]);
+    const ports = async (): Promise<number[]> => {
+      const r = await cli(a, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { hosts: { port: number }[] }).hosts.map((h) => h.port).sort();
+    };
+    await waitFor(async () => (await ports()).length === 3, VISIBLE_WITHIN_MS, 'three hosts listed');
+    expect(await ports()).toEqual([a.port, b.port, c.port].sort());
+    const table = await cli(b);
+    expect(table.stdout).toMatch(/hosts sharing this cluster's redis \(3; \* = this one\)/);
+    expect(table.stdout).toMatch(/2\/2/); // ready/total workers of a host
+    hosts.splice(hosts.indexOf(b), 1);
+    expect((await b.stop('SIGTERM')).code).toBe(0);
+    expect(await ports()).toEqual([a.port, c.port].sort()); // a graceful stop removes its entry itself
+    hosts.splice(hosts.indexOf(c), 1);
+    await c.stop('SIGKILL');
+    await waitFor(async () => (await ports()).length === 1, 8_000, 'the killed host to leave the list');
+    expect(await ports()).toEqual([a.port]);
+  });
+
+  it('status --cluster without redis says so', async () => {
+    const solo = await startCluster(app, { workers: 1 });
+    hosts.push(solo);
+    const r = await runCli(['status', '--cluster', '--name', `test-${solo.port}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/does not use Redis.*--redis URL/);
+  });
+
   it('status shows redis health and queue depth, never the password', async () => {
     const password = 'pw-that-must-not-leak-0123456789';
     redis = await startRedis({ password });
@@ -117,7 +148,6 @@ describe('sessions across hosts through redis', () => {
   });
 
   it('a bad --redis URL is a usage error that does not echo the password', async () => {
-    const { runCli } = await import('../helpers/cluster.js');
     const r = await runCli(['start', app, '--redis', 'http://:secretpw@127.0.0.1:1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/invalid value .* for --redis: expected a URL such as redis:\/\//);

@@ -37,6 +37,7 @@ class FakeHost {
     for (const [id, d] of changes) this.sessions.set(id, merge(this.sessions.get(id) ?? emptyState(), d));
   }
   entries(): Iterable<[string, SessionState]> { return this.sessions.entries(); }
+  describe(): Record<string, unknown> { return { sessions: this.sessions.size }; }
   /** A local write: into the replica, then to the link, as the hub does. */
   write(link: RedisLink, id: string, key: string, value: unknown, wall: number): void {
     const d = setAttr(key, value, formatHlc({ wall, logical: 0, node: 'w1' }));

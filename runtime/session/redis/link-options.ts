@@ -27,6 +27,10 @@ export interface RedisLinkOptions {
   readonly batchSize?: number;
   /** How long one log read blocks waiting for new entries. */
   readonly blockMs?: number;
+  /** How often this host renews its entry in the host list (status --cluster). */
+  readonly heartbeatMs?: number;
+  /** A host whose entry was not renewed for this long leaves the list (it stopped, or lost Redis). */
+  readonly hostTtlMs?: number;
   /** Reconnect backoff: first delay, doubling up to the max. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -41,6 +45,8 @@ export const DEFAULT_REDIS_OPTIONS = {
   fallbackTtlMs: 30 * 60_000,
   batchSize: 500,
   blockMs: 1_000,
+  heartbeatMs: 1_000,
+  hostTtlMs: 5_000,
   retryBaseMs: 100,
   retryMaxMs: 2_000,
 } as const;

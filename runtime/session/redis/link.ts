@@ -40,7 +40,12 @@ export interface LinkHost {
   applyRemote(changes: SessionChanges): void;
   /** Every session this host holds, for a re-seed. */
   entries(): Iterable<[string, SessionState]>;
+  /** This host as the host list shows it (status --cluster): workers, load, sessions. */
+  describe(): Record<string, unknown>;
 }
+
+/** A host's entry in the host list. */
+export interface HostEntry { readonly host: string; readonly seenAt: number; readonly self: boolean; readonly [k: string]: unknown }
 
 export interface LinkStats {
   readonly status: RedisStatus;
@@ -71,6 +76,7 @@ export class RedisLink {
   #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
   #lastError: string | null = null;
   #syncing: Promise<void> | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(opts: RedisLinkOptions, host: LinkHost, log: Logger) {
     this.#o = { ...DEFAULT_REDIS_OPTIONS, ...opts };
@@ -105,6 +111,43 @@ export class RedisLink {
     await this.#syncing;
     if (this.#status !== 'ready') this.#setStatus('down');
     void this.#tailLoop();
+    this.#heartbeat = setInterval(() => { void this.#beat(); }, this.#o.heartbeatMs);
+    this.#heartbeat.unref();
+    await this.#beat();
+  }
+
+  /** Every host whose heartbeat is in Redis (this one included), by host id. */
+  async hosts(): Promise<HostEntry[]> {
+    if (this.#status !== 'ready') return [];
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await this.#cmd.scan(cursor, 'MATCH', `${this.#o.prefix}host:*`, 'COUNT', this.#o.batchSize);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== '0');
+    if (keys.length === 0) return [];
+    const values = await this.#cmd.mget(...keys);
+    const out: HostEntry[] = [];
+    for (const v of values) {
+      if (v === null) continue; // expired between SCAN and MGET
+      try {
+        const e = JSON.parse(v) as Record<string, unknown>;
+        out.push({ ...e, host: String(e.host), seenAt: Number(e.seenAt), self: e.host === this.hostId });
+      } catch { /* not ours */ }
+    }
+    return out.sort((a, b) => a.host.localeCompare(b.host));
+  }
+
+  /** Renews this host's entry; it expires hostTtlMs after the last renewal. */
+  async #beat(): Promise<void> {
+    if (this.#status !== 'ready') return;
+    const entry = { ...this.#host.describe(), host: this.hostId, seenAt: Date.now() };
+    try {
+      await this.#cmd.set(`${this.#o.prefix}host:${this.hostId}`, JSON.stringify(entry), 'PX', this.#o.hostTtlMs);
+    } catch (e) {
+      this.#lastError = (e as Error).message;
+    }
   }
 
   /** One session as Redis holds it (read-through); undefined if absent. Rejects when Redis is not ready. */
@@ -135,7 +178,10 @@ export class RedisLink {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#flushTimer) clearImmediate(this.#flushTimer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#status === 'ready' && this.#queue.size > 0) await this.#flush().catch(() => {});
+    // Leave the host list at once rather than after the TTL.
+    if (this.#status === 'ready') await this.#cmd.del(`${this.#o.prefix}host:${this.hostId}`).catch(() => {});
     this.#setStatus('closed');
     this.#tail.disconnect();
     await this.#cmd.quit().catch(() => this.#cmd.disconnect());
