@@ -60,7 +60,12 @@ export interface ShoalOptions {
   readonly redisPrefix: string;
   /** Extra ioredis options from the config file (TLS, Sentinel, …). */
   readonly redisOptions: Readonly<Record<string, unknown>> | undefined;
+  /** With Redis: every host holds every session (replicated), or Redis is the store and hosts cache (distributed). */
+  readonly sessionsMode: SessionsMode;
 }
+
+export const SESSIONS_MODES = ['replicated', 'distributed'] as const;
+export type SessionsMode = (typeof SESSIONS_MODES)[number];
 
 export const DEFAULTS = {
   balancer: DEFAULT_BALANCER,
@@ -83,6 +88,7 @@ export const DEFAULTS = {
   maxSessionMemoryBytes: 64 * 1024 * 1024,
   statusProbeTimeoutMs: 1_000,
   redisPrefix: 'shoal:',
+  sessionsMode: 'replicated',
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
@@ -101,6 +107,12 @@ function redisUrl(v: string): string {
     throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--redis', shown, 'a URL such as redis://127.0.0.1:6379 or rediss://user:password@host:6380/0');
   }
   return v;
+}
+
+function sessionsMode(v: string, redis: string | undefined): SessionsMode {
+  if (!(SESSIONS_MODES as readonly string[]).includes(v)) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--sessions', v, 'replicated or distributed');
+  if (v === 'distributed' && redis === undefined) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--sessions', v, 'replicated, or distributed together with --redis URL (Redis is then the session store)');
+  return v as SessionsMode;
 }
 
 /** Validates and freezes; throws ShoalError naming the bad option. */
@@ -138,6 +150,7 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     redisUrl: input.redisUrl === undefined ? undefined : redisUrl(input.redisUrl),
     redisPrefix: input.redisPrefix ?? DEFAULTS.redisPrefix,
     redisOptions: input.redisOptions === undefined ? undefined : Object.freeze({ ...input.redisOptions }),
+    sessionsMode: sessionsMode(input.sessionsMode ?? DEFAULTS.sessionsMode, input.redisUrl),
   };
   return Object.freeze(o);
 }

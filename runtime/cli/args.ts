@@ -54,6 +54,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'max-session-memory': { type: 'string', what: 'a size such as 64M' },
   redis: { type: 'string', what: 'a URL such as redis://127.0.0.1:6379' },
   'redis-prefix': { type: 'string', what: 'a key prefix such as shop:' },
+  sessions: { type: 'string', what: 'replicated or distributed' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 

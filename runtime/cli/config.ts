@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'sessions'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -106,6 +106,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const maxSessionMemory = str('max-session-memory', 'SHOAL_MAX_SESSION_MEMORY', 'maxSessionMemory');
   const redis = str('redis', 'SHOAL_REDIS_URL', 'redis');
   const redisPrefix = str('redis-prefix', 'SHOAL_REDIS_PREFIX', 'redisPrefix');
+  const sessionsMode = str('sessions', 'SHOAL_SESSIONS', 'sessions');
   if (file.redisOptions !== undefined && (typeof file.redisOptions !== 'object' || file.redisOptions === null || Array.isArray(file.redisOptions))) {
     throw new ShoalError('SHOAL_ERR_BAD_CONFIG', configPath, '"redisOptions" must be an object of ioredis options');
   }
@@ -130,6 +131,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(maxSessionMemory ? { maxSessionMemoryBytes: parseSize(maxSessionMemory[0], maxSessionMemory[1]) } : {}),
     ...(redis ? { redisUrl: redis[0] } : {}),
     ...(redisPrefix ? { redisPrefix: redisPrefix[0] } : {}),
+    ...(sessionsMode ? { sessionsMode: sessionsMode[0] as ShoalOptions['sessionsMode'] } : {}),
     ...(file.redisOptions ? { redisOptions: file.redisOptions } : {}),
   });
 }

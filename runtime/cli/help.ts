@@ -27,6 +27,8 @@ Options for start:
       --max-session-memory SIZE  session data kept in memory per copy (default 64M)
       --redis URL       share sessions with other hosts through Redis (redis:// or rediss://)
       --redis-prefix P  prefix of every Redis key (default shoal:); one per app
+      --sessions MODE   with --redis: replicated (default: every host holds every session) or
+                        distributed (Redis is the store; hosts cache, bounded by --max-sessions)
       --verbose         debug logs, and stack traces on errors
 
 Options for new:
@@ -37,7 +39,8 @@ Options for new:
                         packed into the app's vendor/ folder
 
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
-  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX, SHOAL_LOG_LEVEL.
+  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX, SHOAL_SESSIONS,
+  SHOAL_LOG_LEVEL.
 Flags win over the environment, which wins over shoal.config.json.
 Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.
 Control commands find the cluster by --name, or the only one running.

@@ -40,7 +40,9 @@ export type ToWorker =
   /** `shoal status` asks for the replica's figures. */
   | { shoal: 'sess-probe'; probe: number }
   /** Answer to sess-fetch: the session (now also in the replica's store), or null if the host and Redis have none. */
-  | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null };
+  | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null }
+  /** Distributed mode: this host missed changes (a gap in the Redis log); forget the cached sessions, they are read again on demand. */
+  | { shoal: 'sess-drop' };
 
 /** worker -> primary */
 export type ToPrimary =
@@ -115,4 +117,5 @@ export const ENV = {
   reportMs: 'SHOAL_REPORT_MS',
   maxSessions: 'SHOAL_MAX_SESSIONS',
   maxSessionMemory: 'SHOAL_MAX_SESSION_MEMORY',
+  sessionsMode: 'SHOAL_SESSIONS_MODE',
 } as const;

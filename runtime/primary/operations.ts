@@ -61,7 +61,7 @@ export class Operations {
         operation: this.#busy ?? null,
         ...this.#dispatcher.stats,
         sessions: { sessions: hub.sessions, bytes: hub.bytes, expired: hub.expired, evicted: hub.evicted, dropped: hub.dropped },
-        redis: this.#link ? { url: redactUrl(this.#opts.redisUrl!), prefix: this.#opts.redisPrefix, host: this.#link.hostId, ...this.#link.stats() } : null,
+        redis: this.#link ? { url: redactUrl(this.#opts.redisUrl!), prefix: this.#opts.redisPrefix, mode: this.#opts.sessionsMode, host: this.#link.hostId, ...this.#link.stats() } : null,
       },
       workers: this.#supervisor.slots.map((s) => {
         const w = s.worker;

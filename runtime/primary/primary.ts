@@ -52,6 +52,7 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
       [ENV.reportMs]: String(opts.reportIntervalMs),
       [ENV.maxSessions]: String(opts.maxSessions),
       [ENV.maxSessionMemory]: String(opts.maxSessionMemoryBytes),
+      [ENV.sessionsMode]: opts.redisUrl === undefined ? 'replicated' : opts.sessionsMode,
       ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
     },
   };
@@ -104,16 +105,18 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const address = server.address() as net.AddressInfo;
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
-  const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes });
+  const distributed = opts.redisUrl !== undefined && opts.sessionsMode === 'distributed';
+  const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes, nearCache: distributed });
   const link = opts.redisUrl === undefined ? undefined : new RedisLink(
-    { url: opts.redisUrl, prefix: opts.redisPrefix, ...(opts.redisOptions ? { redisOptions: opts.redisOptions } : {}) },
-    { applyRemote: (c) => hub.applyRemote(c), entries: () => hub.store.entries(), describe: () => describeHost() },
+    { url: opts.redisUrl, prefix: opts.redisPrefix, mode: opts.sessionsMode, ...(opts.redisOptions ? { redisOptions: opts.redisOptions } : {}) },
+    { applyRemote: (c) => hub.applyRemote(c), entries: () => hub.store.entries(), describe: () => describeHost(), invalidate: () => hub.invalidate() },
     log,
   );
   if (link) {
     hub.publish = (c) => link.publish(c);
     hub.load = (id) => link.load(id);
-    log.info({ redis: redactUrl(opts.redisUrl!), prefix: opts.redisPrefix }, 'sessions shared through redis');
+    hub.pending = (id) => link.pending(id);
+    log.info({ redis: redactUrl(opts.redisUrl!), prefix: opts.redisPrefix, mode: opts.sessionsMode }, 'sessions shared through redis');
   }
   let finish: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => { finish = resolve; });

@@ -18,7 +18,7 @@
 import type { Logger } from 'pino';
 import type { ReplicaStats, SessionChanges, ToWorker } from '../ipc/messages.js';
 import { redactId } from './ids.js';
-import { sizeOf, type SessionState } from './model.js';
+import { join, sizeOf, type Delta, type SessionState } from './model.js';
 import { preciseNow } from './samples.js';
 import { SessionStore, type SessionStoreOptions, type StoreStats } from './store.js';
 import { checkChanges } from './validate.js';
@@ -47,10 +47,21 @@ export class SessionHub {
   publish: ((changes: SessionChanges) => void) | undefined;
   /** Reads a session this host does not hold from the shared store (the Redis link), when there is one. */
   load: ((id: string) => Promise<SessionState | undefined>) | undefined;
+  /** Changes of this host not yet in the shared store (the link's queue), to add to what load() read. */
+  pending: ((id: string) => Delta | undefined) | undefined;
+  /**
+   * Distributed mode: the host's copy is a near-cache of the shared store,
+   * holding only whole sessions (read from it, or fetched through it): a
+   * change to a session it does not hold is passed on but not kept.
+   */
+  readonly #nearCache: boolean;
+  /** Sessions being read from the shared store, with the changes that arrived meanwhile. */
+  readonly #loading = new Map<string, Delta>();
 
-  constructor(log: Logger, opts: SessionStoreOptions = {}) {
+  constructor(log: Logger, opts: SessionStoreOptions & { nearCache?: boolean } = {}) {
     this.store = new SessionStore(opts);
     this.#log = log;
+    this.#nearCache = opts.nearCache === true;
   }
 
   get members(): number { return this.#members.size; }
@@ -92,13 +103,7 @@ export class SessionHub {
       this.#dropped++;
       this.#log.error({ worker: from.id, problem }, 'dropped a malformed session change from a worker');
     } else {
-      for (const [id, delta] of changes) {
-        try {
-          this.store.applyDelta(id, delta, { enforceLimit: false });
-        } catch (e) {
-          this.#log.error({ worker: from.id, session: redactId(id), err: (e as Error).message }, 'could not merge a session change');
-        }
-      }
+      for (const [id, delta] of changes) this.#keep(id, delta, from.id);
       const msg: ToWorker = { shoal: 'sess-delta', t, changes };
       for (const m of this.#members) if (m !== from) m.send(msg);
       this.publish?.(changes);
@@ -109,22 +114,25 @@ export class SessionHub {
   /** Changes from another host (already validated): merge them and pass them to every worker. */
   applyRemote(changes: SessionChanges): void {
     const applied: SessionChanges = [];
-    for (const [id, delta] of changes) {
-      try {
-        if (this.store.applyDelta(id, delta, { enforceLimit: false }) !== undefined) applied.push([id, delta]);
-      } catch (e) {
-        this.#log.error({ session: redactId(id), err: (e as Error).message }, 'could not merge a session change from another host');
-      }
-    }
+    for (const [id, delta] of changes) if (this.#keep(id, delta) || this.#nearCache) applied.push([id, delta]);
     if (applied.length === 0) return;
     const msg: ToWorker = { shoal: 'sess-delta', t: preciseNow(), changes: applied };
     for (const m of this.#members) m.send(msg);
   }
 
+  /** Distributed mode, after a gap in the log: forget every cached session here and in the workers. */
+  invalidate(): void {
+    this.store.clear();
+    for (const m of this.#members) m.send({ shoal: 'sess-drop' });
+  }
+
   /**
    * A worker asks for a session it does not hold: from the host's copy, else
-   * from the shared store (then every worker gets it, as a change from
-   * another host would reach them). Always answered, with null if none.
+   * from the shared store. Always answered, with null if none.
+   * Replicated mode: what the shared store had reaches every worker, as a
+   * change from another host would. Distributed mode: only the asker, with
+   * this host's changes not yet written there and those that arrived while
+   * it was read added, so the copy is whole and current.
    */
   fetch(from: Member, req: number, id: string): void {
     const local = this.store.get(id);
@@ -132,16 +140,38 @@ export class SessionHub {
       from.send({ shoal: 'sess-fetched', req, id, state: local ?? null });
       return;
     }
+    const first = !this.#loading.has(id);
+    if (first) this.#loading.set(id, {});
     this.load(id).then(
       (state) => {
-        if (state !== undefined) this.applyRemote([[id, state]]);
+        const during = this.#loading.get(id) ?? {};
+        if (first) this.#loading.delete(id);
+        if (state !== undefined && !this.#nearCache) this.applyRemote([[id, state]]);
+        else if (state !== undefined) {
+          const whole = join(join(state, during), this.pending?.(id) ?? {});
+          this.store.applyDelta(id, whole, { enforceLimit: false });
+        }
         from.send({ shoal: 'sess-fetched', req, id, state: this.store.get(id) ?? null });
       },
       (e: Error) => {
+        if (first) this.#loading.delete(id);
         this.#log.warn({ session: redactId(id), err: e.message }, 'could not load a session from the shared store');
         from.send({ shoal: 'sess-fetched', req, id, state: null });
       },
     );
+  }
+
+  /** Merges a change into the host's copy (near-cache: only into a session it holds); true if kept. */
+  #keep(id: string, delta: Delta, worker?: number): boolean {
+    const loading = this.#loading.get(id);
+    if (loading !== undefined) this.#loading.set(id, join(loading, delta));
+    if (this.#nearCache && !this.store.has(id)) return false;
+    try {
+      return this.store.applyDelta(id, delta, { enforceLimit: false }) !== undefined;
+    } catch (e) {
+      this.#log.error({ worker, session: redactId(id), err: (e as Error).message }, 'could not merge a session change');
+      return false;
+    }
   }
 
   /** Asks every member for its figures; resolves with those that answered within `timeoutMs`. */

@@ -39,6 +39,12 @@ export interface ReplicaOptions extends SessionStoreOptions {
   readonly send?: (msg: ToPrimary) => void;
   readonly ackTimeoutMs?: number;
   readonly fetchTimeoutMs?: number;
+  /**
+   * Distributed mode: this replica is a near-cache of Redis. Changes from
+   * elsewhere are applied only to sessions it holds (the others are read on
+   * demand, whole), never creating a partial one.
+   */
+  readonly nearCache?: boolean;
   /** HLC node id; random by default (unique per process, so versions never tie between writers). */
   readonly node?: string;
 }
@@ -51,6 +57,7 @@ export class Replica {
   readonly #send: ((msg: ToPrimary) => void) | undefined;
   readonly #ackTimeoutMs: number;
   readonly #fetchTimeoutMs: number;
+  readonly #nearCache: boolean;
   readonly #fetches = new Map<number, (state: SessionState | undefined) => void>();
   #nextFetch = 1;
   readonly #outbox = new Map<string, Delta>();
@@ -69,6 +76,7 @@ export class Replica {
     this.#send = opts.send;
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    this.#nearCache = opts.nearCache === true;
     this.#synced = opts.send === undefined;
   }
 
@@ -151,7 +159,7 @@ export class Replica {
         this.#synced = true;
         return { shoal: 'sess-synced' };
       case 'sess-delta':
-        for (const [id, delta] of msg.changes) this.#applyRemote(id, delta);
+        for (const [id, delta] of msg.changes) if (!this.#nearCache || this.store.has(id)) this.#applyRemote(id, delta);
         this.#lag.record(preciseNow() - msg.t);
         return undefined;
       case 'sess-ack':
@@ -159,6 +167,9 @@ export class Replica {
         return undefined;
       case 'sess-probe':
         return { shoal: 'sess-stats', probe: msg.probe, stats: this.stats() };
+      case 'sess-drop':
+        this.store.clear();
+        return undefined;
       case 'sess-fetched': {
         const done = this.#fetches.get(msg.req);
         this.#fetches.delete(msg.req);

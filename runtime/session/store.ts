@@ -173,6 +173,13 @@ export class SessionStore {
     return { examined, expired, purged };
   }
 
+  /** Forgets every session (the sweeps go on). */
+  clear(): void {
+    this.#cursor = undefined;
+    this.#map.clear();
+    this.#bytes = 0;
+  }
+
   /** Stops the sweeps and forgets every session. Idempotent. */
   close(): void {
     this.#cancel?.();

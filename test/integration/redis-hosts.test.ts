@@ -102,6 +102,33 @@ describe('sessions across hosts through redis', () => {
     for (const [i, cookie] of cookies.entries()) expect(await valueOn(b.port, cookie, 'who')).toBe(`user${i}`);
   });
 
+  it('distributed mode: memory per host stays bounded, every session is served by every host, changes reach cached copies', async () => {
+    redis = await startRedis();
+    const args = ['--sessions', 'distributed', '--max-sessions', '5'];
+    const a = await host(redis.url, args);
+    const b = await host(redis.url, args);
+    const cookies: string[] = [];
+    for (let i = 0; i < 30; i++) cookies.push((await get(i % 2 ? a.port : b.port, `/set?k=who&v=user${i}`)).cookie!);
+    for (const h of [a, b]) for (const [i, cookie] of cookies.entries()) expect(await valueOn(h.port, cookie, 'who')).toBe(`user${i}`);
+    for (const h of [a, b]) {
+      const st = await clusterStatus(h);
+      expect((st.primary.redis as { mode: string }).mode).toBe('distributed');
+      expect((st.primary.sessions as { sessions: number }).sessions).toBeLessThanOrEqual(5);
+      for (const w of st.workers) expect((w.sessions as { sessions: number }).sessions).toBeLessThanOrEqual(5);
+    }
+    // A session cached on B (just read there) follows a change made on A.
+    const last = cookies[29]!;
+    expect(await valueOn(b.port, last, 'who')).toBe('user29');
+    await get(a.port, '/set?k=who&v=changed', last);
+    await waitFor(async () => (await valueOn(b.port, last, 'who')) === 'changed', VISIBLE_WITHIN_MS, 'the change on host B');
+  });
+
+  it('--sessions distributed without --redis is a usage error', async () => {
+    const r = await runCli(['start', app, '--sessions', 'distributed']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid value 'distributed' for --sessions: expected replicated, or distributed together with --redis URL/);
+  });
+
   it('status --cluster lists every host; a stopped host leaves at once, a killed one within the heartbeat TTL', async () => {
     redis = await startRedis();
     const [a, b, c] = [await host(redis.url), await host(redis.url), await host(redis.url)];

@@ -38,6 +38,7 @@ class FakeHost {
   }
   entries(): Iterable<[string, SessionState]> { return this.sessions.entries(); }
   describe(): Record<string, unknown> { return { sessions: this.sessions.size }; }
+  invalidate(): void { this.sessions.clear(); }
   /** A local write: into the replica, then to the link, as the hub does. */
   write(link: RedisLink, id: string, key: string, value: unknown, wall: number): void {
     const d = setAttr(key, value, formatHlc({ wall, logical: 0, node: 'w1' }));

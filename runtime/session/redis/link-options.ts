@@ -12,6 +12,12 @@ export interface RedisLinkOptions {
   readonly url: string;
   /** Extra ioredis options (from the config file): TLS, Sentinel, … */
   readonly redisOptions?: RedisOptions;
+  /**
+   * replicated: every host holds every session (a host that starts, or
+   * missed changes, reads them all). distributed: Redis is the store of
+   * record; hosts cache what they use (a gap drops the caches instead).
+   */
+  readonly mode?: 'replicated' | 'distributed';
   /** Every key starts with this. */
   readonly prefix?: string;
   /** Sessions with changes waiting while Redis is away; beyond, the queue is dropped and the host re-seeds Redis on return. */
@@ -37,6 +43,7 @@ export interface RedisLinkOptions {
 }
 
 export const DEFAULT_REDIS_OPTIONS = {
+  mode: 'replicated',
   prefix: 'shoal:',
   queueMax: 100_000,
   queueMaxBytes: 64 * 1024 * 1024,

@@ -40,6 +40,8 @@ export interface LinkHost {
   applyRemote(changes: SessionChanges): void;
   /** Every session this host holds, for a re-seed. */
   entries(): Iterable<[string, SessionState]>;
+  /** Distributed mode, after a gap in the log: drop every cached session. */
+  invalidate(): void;
   /** This host as the host list shows it (status --cluster): workers, load, sessions. */
   describe(): Record<string, unknown>;
 }
@@ -66,6 +68,8 @@ export class RedisLink {
   readonly #tail: Redis;
   #status: RedisStatus = 'connecting';
   #queue = new Map<string, Delta>();
+  /** The batch being written now (its changes are not in Redis for sure yet). */
+  #inflight: Map<string, Delta> | undefined;
   #queuedBytes = 0;
   #reseedOnReturn = false;
   #flushing = false;
@@ -156,6 +160,13 @@ export class RedisLink {
     return decodeHash(await this.#cmd.hgetall(`${this.#o.prefix}s:${id}`));
   }
 
+  /** This host's changes to `id` that Redis may not have yet (queued or being written). */
+  pending(id: string): Delta | undefined {
+    const a = this.#inflight?.get(id);
+    const b = this.#queue.get(id);
+    return a === undefined ? b : b === undefined ? a : join(a, b);
+  }
+
   /** This host's changes (already merged locally): queue them for Redis. */
   publish(changes: SessionChanges): void {
     if (this.#reseedOnReturn) return; // the re-seed will carry them
@@ -207,7 +218,15 @@ export class RedisLink {
       this.#epoch = epoch;
       if (lost) this.#log.warn('redis lost its data (restarted empty): re-seeding it with this host\'s sessions');
       if (lost || this.#reseedOnReturn) await this.#reseed();
-      if (first || lost || (await this.#fellBehind())) await this.#resync();
+      if (first || lost || (await this.#fellBehind())) {
+        if (this.#o.mode === 'replicated') await this.#resync();
+        else {
+          // Redis is the store of record: what this host cached may be stale, so read it again on demand.
+          await this.#position();
+          if (!first) this.#host.invalidate();
+          this.#counts.resyncs++;
+        }
+      }
       this.#setStatus('ready');
       await this.#flush();
     } catch (e) {
@@ -223,6 +242,7 @@ export class RedisLink {
     const batch = this.#queue;
     this.#queue = new Map();
     this.#queuedBytes = 0;
+    this.#inflight = batch;
     try {
       await this.#write([...batch]);
     } catch (e) {
@@ -234,6 +254,7 @@ export class RedisLink {
       }
     } finally {
       this.#flushing = false;
+      this.#inflight = undefined;
     }
     if (this.#queue.size > 0 && this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
   }
@@ -266,8 +287,7 @@ export class RedisLink {
   /** Reads every session in Redis (start-up, or a log gap): merge is idempotent, so overlap with the log is harmless. */
   async #resync(): Promise<void> {
     // The log position first: anything written during the scan is then read from the log as well.
-    const last = await this.#cmd.xrevrange(`${this.#o.prefix}log`, '+', '-', 'COUNT', 1);
-    this.#lastId = last[0]?.[0] ?? '0-0';
+    await this.#position();
     let cursor = '0';
     do {
       const [next, keys] = await this.#cmd.scan(cursor, 'MATCH', `${this.#o.prefix}s:*`, 'COUNT', this.#o.batchSize);
@@ -284,6 +304,12 @@ export class RedisLink {
       if (changes.length > 0) this.#host.applyRemote(changes);
     } while (cursor !== '0');
     this.#counts.resyncs++;
+  }
+
+  /** Reads the log from its current end on. */
+  async #position(): Promise<void> {
+    const last = await this.#cmd.xrevrange(`${this.#o.prefix}log`, '+', '-', 'COUNT', 1);
+    this.#lastId = last[0]?.[0] ?? '0-0';
   }
 
   /** True when entries after our position were trimmed away. */
