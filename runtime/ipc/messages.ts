@@ -80,7 +80,7 @@ export type ToPrimary =
   /** Answer to sess-probe. */
   | { shoal: 'sess-stats'; probe: number; stats: ReplicaStats }
   /** A request names a session this replica does not hold (evicted here, or never seen by this host): ask for it. */
-  | { shoal: 'sess-fetch'; req: number; id: string };
+  | { shoal: 'sess-fetch'; req: number; id: string; min?: string };
 
 export type RefuseReason = 'full' | 'closed';
 
@@ -118,4 +118,5 @@ export const ENV = {
   maxSessions: 'SHOAL_MAX_SESSIONS',
   maxSessionMemory: 'SHOAL_MAX_SESSION_MEMORY',
   sessionsMode: 'SHOAL_SESSIONS_MODE',
+  sessionsShared: 'SHOAL_SESSIONS_SHARED',
 } as const;

@@ -53,6 +53,7 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
       [ENV.maxSessions]: String(opts.maxSessions),
       [ENV.maxSessionMemory]: String(opts.maxSessionMemoryBytes),
       [ENV.sessionsMode]: opts.redisUrl === undefined ? 'replicated' : opts.sessionsMode,
+      ...(opts.redisUrl === undefined ? {} : { [ENV.sessionsShared]: '1' }),
       ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
     },
   };

@@ -13,6 +13,7 @@ import type { ShoalOptions } from '../options.js';
 import type { Handlers, ToPrimary } from '../ipc/messages.js';
 import { restartDelay } from './backoff.js';
 import type { SessionHub } from '../session/hub.js';
+import { isSessionKey } from '../session/validate.js';
 import type { Dispatcher } from './dispatcher.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
 
@@ -73,7 +74,7 @@ export class Supervisor {
       'sess-synced': (_m, w) => { w.sessionsSynced = true; this.#ready(w); },
       'sess-write': (m, w) => hub.write(w, m.seq, m.t, m.changes),
       'sess-stats': (m, w) => hub.answer(w, m.probe, m.stats),
-      'sess-fetch': (m, w) => { if (typeof m.id === 'string') hub.fetch(w, m.req, m.id); },
+      'sess-fetch': (m, w) => { if (isSessionKey(m.id)) hub.fetch(w, m.req, m.id, typeof m.min === 'string' ? m.min : undefined); },
       ack: (m, w) => d.ack(w, m.id, m.closed),
       refuse: (m, w) => d.refuse(w, m.id, m.reason),
       load: (m, w) => {

@@ -41,7 +41,7 @@ function shoalSession(app: FastifyInstance, opts: ShoalSessionOptions, done: (er
     const s = req.session as Session | null;
     if (!s) { next(null, payload); return; }
     s.save().then(
-      () => { addCookie(reply, s.setCookie()); next(null, payload); },
+      () => { for (const line of s.cookies()) addCookie(reply, line); next(null, payload); },
       (err: Error) => next(err),
     );
   });
@@ -49,8 +49,8 @@ function shoalSession(app: FastifyInstance, opts: ShoalSessionOptions, done: (er
 }
 
 /** fastify appends to Set-Cookie lines the route may have set itself (it never replaces that header). */
-function addCookie(reply: FastifyReply, line: string | undefined): void {
-  if (line !== undefined) reply.header('set-cookie', line);
+function addCookie(reply: FastifyReply, line: string): void {
+  reply.header('set-cookie', line);
 }
 
 // What fastify-plugin sets: apply to the parent scope (no encapsulation), and name the plugin in errors.

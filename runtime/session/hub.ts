@@ -21,7 +21,7 @@ import { redactId } from './ids.js';
 import { join, sizeOf, type Delta, type SessionState } from './model.js';
 import { preciseNow } from './samples.js';
 import { SessionStore, type SessionStoreOptions, type StoreStats } from './store.js';
-import { checkChanges } from './validate.js';
+import { checkChanges, maxVersionOf } from './validate.js';
 
 /** A snapshot slice holds sessions up to about this many bytes of data. */
 export const SYNC_SLICE_BYTES = 256 * 1024;
@@ -43,8 +43,12 @@ export class SessionHub {
   readonly #probes = new Map<number, Probe>();
   #nextProbe = 1;
   #dropped = 0;
-  /** Carries this host's changes to other hosts (the Redis link), when there are any. */
-  publish: ((changes: SessionChanges) => void) | undefined;
+  /**
+   * Carries this host's changes to other hosts (the Redis link), when there
+   * are any; resolves once they are there, and the writer's ack waits for it
+   * (read-your-writes across hosts, see manager.ts).
+   */
+  publish: ((changes: SessionChanges) => Promise<void>) | undefined;
   /** Reads a session this host does not hold from the shared store (the Redis link), when there is one. */
   load: ((id: string) => Promise<SessionState | undefined>) | undefined;
   /** Changes of this host not yet in the shared store (the link's queue), to add to what load() read. */
@@ -106,7 +110,8 @@ export class SessionHub {
       for (const [id, delta] of changes) this.#keep(id, delta, from.id);
       const msg: ToWorker = { shoal: 'sess-delta', t, changes };
       for (const m of this.#members) if (m !== from) m.send(msg);
-      this.publish?.(changes);
+      const shared = this.publish?.(changes);
+      if (shared) { void shared.then(() => from.send({ shoal: 'sess-ack', seq })); return; }
     }
     from.send({ shoal: 'sess-ack', seq });
   }
@@ -134,9 +139,10 @@ export class SessionHub {
    * this host's changes not yet written there and those that arrived while
    * it was read added, so the copy is whole and current.
    */
-  fetch(from: Member, req: number, id: string): void {
+  fetch(from: Member, req: number, id: string, min?: string): void {
     const local = this.store.get(id);
-    if (local !== undefined || this.load === undefined) {
+    const current = local !== undefined && (min === undefined || (maxVersionOf(local) ?? '') >= min);
+    if (current || this.load === undefined) {
       from.send({ shoal: 'sess-fetched', req, id, state: local ?? null });
       return;
     }

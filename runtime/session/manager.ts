@@ -6,7 +6,7 @@
  *   const s = manager.load(req.headers.cookie, { secure })   // sync: a map lookup
  *   s.get('cart'); s.set('cart', [...]); s.delete('coupon')
  *   await s.save()                     // before the response goes out
- *   const line = s.setCookie()         // a Set-Cookie value, or undefined
+ *   for (const line of s.cookies()) res.appendHeader('set-cookie', line)
  *
  * A session is attributes, each changed on its own (model.ts), so two
  * parallel requests of one client that change different keys both land.
@@ -19,6 +19,8 @@ import { newSessionId, sign, unsign } from './ids.js';
 import { deleteAttr, destroySession, getAttr, join, setAttr, touchSession, view, type Delta, type Json } from './model.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './manager-options.js';
 import { Replica } from './replica.js';
+import { parseHlc } from './hlc.js';
+import { maxVersionOf } from './validate.js';
 import { workerState } from '../worker/state.js';
 
 export type { CookieOptions, SessionOptions } from './manager-options.js';
@@ -66,20 +68,30 @@ export class SessionManager {
     return Promise.resolve(this.resolve(cookieHeader, opts, true));
   }
 
-  /** load() or loadAsync(): synchronous when the replica answers, a promise only when it must fetch. */
+  /**
+   * load() or loadAsync(): synchronous when the replica answers, a promise
+   * only when it must fetch: the session is not here, or (hosts sharing
+   * Redis) the client's version cookie says it saw a newer version of it
+   * on another host than this one holds.
+   */
   resolve(cookieHeader: string | undefined, opts: LoadOptions, fetch: boolean): Session | Promise<Session> {
     const secure = opts.secure === true;
     let missing: string | undefined;
+    let min: string | undefined;
     for (const value of readCookie(cookieHeader, this.options.cookieName)) {
       const id = this.#verify(value);
       if (id === undefined) continue;
-      if (this.#replica.get(id) !== undefined) return new Session(this, this.#replica, id, true, secure);
+      const here = this.#replica.get(id);
+      if (here !== undefined) {
+        min = this.#replica.shared ? seenVersion(cookieHeader, this.options.cookieName) : undefined;
+        if (min === undefined || !fetch || (maxVersionOf(here) ?? '') >= min) return new Session(this, this.#replica, id, true, secure);
+      }
       missing ??= id;
     }
     if (!fetch || missing === undefined) return new Session(this, this.#replica, newSessionId(), false, secure);
     const id = missing;
-    return this.#replica.fetch(id).then((state) =>
-      state === undefined || this.#replica.get(id) === undefined
+    return this.#replica.fetch(id, min ?? (this.#replica.shared ? seenVersion(cookieHeader, this.options.cookieName) : undefined)).then(() =>
+      this.#replica.get(id) === undefined
         ? new Session(this, this.#replica, newSessionId(), false, secure)
         : new Session(this, this.#replica, id, true, secure));
   }
@@ -112,6 +124,8 @@ export class Session {
   #dirty = false;
   #sendCookie = false;
   #clearCookie = false;
+  /** The version this request's last write made (the client must find it on any host). */
+  #version: string | undefined;
 
   constructor(manager: SessionManager, replica: Replica, id: string, stored: boolean, secure: boolean) {
     this.#manager = manager;
@@ -182,10 +196,34 @@ export class Session {
     await this.#replica.replicated();
   }
 
-  /** The Set-Cookie value this response should carry, if any. */
+  /**
+   * Every Set-Cookie value this response should carry: the session cookie
+   * when it is new, renewed or cleared; and, when hosts share sessions
+   * through Redis, after a write, the version the client must find on
+   * whatever host serves it next.
+   */
+  cookies(): string[] {
+    const out: string[] = [];
+    const main = this.setCookie();
+    if (main !== undefined) out.push(main);
+    if (this.#version !== undefined && this.#stored && this.#replica.shared) {
+      out.push(serializeCookie(versionCookieName(this.#manager.options.cookieName), this.#version, { ...this.#attrs(), maxAge: undefined }));
+    }
+    return out;
+  }
+
+  /** The session cookie's Set-Cookie value this response should carry, if any (see cookies()). */
   setCookie(): string | undefined {
     const o = this.#manager.options;
-    const attrs: CookieAttributes = {
+    const attrs = this.#attrs();
+    if (this.#sendCookie && this.#stored) return serializeCookie(o.cookieName, sign(this.#id, o.secrets[0]!), attrs);
+    if (this.#clearCookie) return clearingCookie(o.cookieName, attrs);
+    return undefined;
+  }
+
+  #attrs(): CookieAttributes {
+    const o = this.#manager.options;
+    return {
       path: o.cookie.path,
       domain: o.cookie.domain,
       httpOnly: o.cookie.httpOnly,
@@ -193,14 +231,12 @@ export class Session {
       secure: o.cookie.secure === 'auto' ? this.#secure : o.cookie.secure,
       maxAge: o.cookie.maxAgeMs === undefined ? undefined : Math.floor(o.cookie.maxAgeMs / 1000),
     };
-    if (this.#sendCookie && this.#stored) return serializeCookie(o.cookieName, sign(this.#id, o.secrets[0]!), attrs);
-    if (this.#clearCookie) return clearingCookie(o.cookieName, attrs);
-    return undefined;
   }
 
   #write(delta: Delta): void {
     const o = this.#manager.options;
     const first = !this.#stored;
+    this.#version = maxVersionOf(delta) ?? this.#version;
     // A new session starts its expiry with its first write.
     const d = first ? join(delta, touchSession(Date.now(), o.ttlMs)) : delta;
     this.#replica.write(this.#id, d, o.maxSessionBytes);
@@ -233,6 +269,20 @@ export class Session {
     this.#replica.write(this.#id, touchSession(now, o.ttlMs));
     if (o.cookie.maxAgeMs !== undefined) this.#sendCookie = true;
   }
+}
+
+/** The cookie that carries the last version a client saw of its session (shared sessions only). */
+const versionCookieName = (name: string): string => `${name}.v`;
+
+/**
+ * The version the client says it saw, if the cookie holds one. Not signed:
+ * a forged one only makes this client's own requests read its session from
+ * Redis once more; ids are what must not be forged, and they are signed.
+ */
+function seenVersion(cookieHeader: string | undefined, name: string): string | undefined {
+  let best: string | undefined;
+  for (const v of readCookie(cookieHeader, versionCookieName(name))) if (parseHlc(v) !== undefined && (best === undefined || v > best)) best = v;
+  return best;
 }
 
 /** A session manager on this process's replica: the plain API (see the header). */

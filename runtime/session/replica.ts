@@ -45,6 +45,11 @@ export interface ReplicaOptions extends SessionStoreOptions {
    * demand, whole), never creating a partial one.
    */
   readonly nearCache?: boolean;
+  /**
+   * Sessions are shared with other hosts (Redis): a response that wrote
+   * carries the version a client must find on any host (see manager.ts).
+   */
+  readonly shared?: boolean;
   /** HLC node id; random by default (unique per process, so versions never tie between writers). */
   readonly node?: string;
 }
@@ -58,6 +63,7 @@ export class Replica {
   readonly #ackTimeoutMs: number;
   readonly #fetchTimeoutMs: number;
   readonly #nearCache: boolean;
+  readonly shared: boolean;
   readonly #fetches = new Map<number, (state: SessionState | undefined) => void>();
   #nextFetch = 1;
   readonly #outbox = new Map<string, Delta>();
@@ -77,6 +83,7 @@ export class Replica {
     this.#ackTimeoutMs = opts.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS;
     this.#fetchTimeoutMs = opts.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
     this.#nearCache = opts.nearCache === true;
+    this.shared = opts.shared === true;
     this.#synced = opts.send === undefined;
   }
 
@@ -94,17 +101,18 @@ export class Replica {
 
   /**
    * Asks the primary for a session this replica does not hold (read-through:
-   * evicted here, or only in Redis). Resolves with it, now in the local
+   * evicted here, or only in Redis), or holds older than version `min` (a
+   * client coming from another host). Resolves with it, now in the local
    * store, or undefined when nobody has it, outside a cluster, or after
    * fetchTimeoutMs.
    */
-  fetch(id: string): Promise<SessionState | undefined> {
+  fetch(id: string, min?: Version): Promise<SessionState | undefined> {
     if (this.#send === undefined) return Promise.resolve(undefined);
     const req = this.#nextFetch++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.#fetches.delete(req); resolve(undefined); }, this.#fetchTimeoutMs);
       this.#fetches.set(req, (state) => { clearTimeout(timer); resolve(state); });
-      this.#send!({ shoal: 'sess-fetch', req, id });
+      this.#send!(min === undefined ? { shoal: 'sess-fetch', req, id } : { shoal: 'sess-fetch', req, id, min });
     });
   }
 

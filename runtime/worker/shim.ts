@@ -28,7 +28,7 @@ function main(): void {
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
   // The replica exists before the app runs: the primary starts streaming the host's sessions at fork.
-  const replica = new Replica({ send: (m) => state.send(m), nearCache: process.env[ENV.sessionsMode] === 'distributed', ...sessionLimits() });
+  const replica = new Replica({ send: (m) => state.send(m), nearCache: process.env[ENV.sessionsMode] === 'distributed', shared: process.env[ENV.sessionsShared] === '1', ...sessionLimits() });
   state.sessions = replica;
   const session = (m: Extract<ToWorker, { shoal: `sess-${string}` }>): void => {
     const reply = replica.receive(m);

@@ -8,6 +8,11 @@ import path from 'node:path';
 import { clusterStatus, FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
 import { getJson, mapLimit, waitFor } from '../helpers/http.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { Redis } from 'ioredis';
+import { formatHlc } from '../../runtime/session/hlc.js';
+import { emptyState, setAttr, view } from '../../runtime/session/model.js';
+import { decodeHash, encodeDelta } from '../../runtime/session/redis/codec.js';
+import { MERGE_SCRIPT } from '../../runtime/session/redis/merge-script.js';
 
 const app = path.join(FIXTURES, 'session-fastify.mjs');
 const hosts: Cluster[] = [];
@@ -88,6 +93,61 @@ describe('sessions across hosts through redis', () => {
     for (const [cookie, v] of written) expect(await valueOn(c.port, cookie, 'n')).toBe(v);
     for (const [i, cookie] of clients.entries()) expect(await valueOn(c.port, cookie, 'pre')).toBe(String(i));
     expect(a.logs.some((l) => /redis lost its data/.test(String(l.msg)))).toBe(true);
+  });
+
+  it.each([['replicated'], ['distributed']])('read-your-writes across hosts (%s): 100 writes on one host each read at once on the other, zero stale', async (mode) => {
+    redis = await startRedis();
+    const a = await host(redis.url, ['--sessions', mode]);
+    const b = await host(redis.url, ['--sessions', mode]);
+    let cookie: string | undefined;
+    let stale = 0;
+    for (let i = 0; i < 100; i++) {
+      const [from, to] = i % 2 ? [a, b] : [b, a];
+      const r = await getJson<{ value: string | null }>(from.port, `/set?k=n&v=${i}`, cookie ? { headers: { cookie } } : {});
+      // The client keeps every cookie it is given, as a browser does: the session's and its version.
+      const jar = new Map((cookie ?? '').split('; ').filter(Boolean).map((c) => c.split('=') as [string, string]));
+      for (const line of [r.headers['set-cookie'] ?? []].flat()) { const [k, v] = line.split(';')[0]!.split('='); jar.set(k!, v!); }
+      cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+      if ((await valueOn(to.port, cookie, 'n')) !== String(i)) stale++;
+    }
+    expect(stale).toBe(0);
+  });
+
+  it('a response that changed a session goes out only once the change is in redis', async () => {
+    redis = await startRedis();
+    const a = await host(redis.url);
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      let cookie: string | undefined;
+      for (let i = 0; i < 5; i++) {
+        // Redis holds every write for 200 ms (reads go on): the response must wait for its write.
+        await r.client('PAUSE', '200', 'WRITE');
+        const res = await get(a.port, `/set?k=n&v=${i}`, cookie);
+        cookie ??= res.cookie;
+        const id = cookie!.split('=')[1]!.split('.')[0]!;
+        // Read right after the response, with no wait: it must already be there.
+        expect(view(decodeHash(await r.hgetall(`shoal:s:${id}`)) ?? emptyState()).n).toBe(String(i));
+      }
+    } finally { r.disconnect(); }
+  });
+
+  it('a host that has not yet received a change the client saw elsewhere (version cookie) reads it from redis', async () => {
+    redis = await startRedis();
+    const b = await host(redis.url);
+    const first = await get(b.port, '/set?k=n&v=old');
+    const id = first.cookie!.split('=')[1]!.split('.')[0]!;
+    // Another host's write that B has not received: in Redis, but not in the log B reads.
+    const version = formatHlc({ wall: Date.now() + 1_000, logical: 0, node: 'other-host' });
+    const d = setAttr('n', 'new', version);
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      const [destroyed, touched, expires, ...pairs] = encodeDelta(d);
+      await r.eval(MERGE_SCRIPT, 1, `shoal:s:${id}`, destroyed!, touched!, expires!, '60000', '60000', ...pairs);
+    } finally { r.disconnect(); }
+    // Without the version B has no reason to look: its copy is all it knows.
+    expect(await valueOn(b.port, first.cookie!, 'n')).toBe('old');
+    // With it (as host A's response would have set it), B sees its copy is behind and reads Redis.
+    expect(await valueOn(b.port, `${first.cookie!}; shoal.sid.v=${version}`, 'n')).toBe('new');
   });
 
   it('read-through: a host that holds fewer sessions than exist loads the others from redis on demand', async () => {

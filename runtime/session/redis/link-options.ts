@@ -33,6 +33,12 @@ export interface RedisLinkOptions {
   readonly batchSize?: number;
   /** How long one log read blocks waiting for new entries. */
   readonly blockMs?: number;
+  /**
+   * How long a response that changed a session may wait for the change to
+   * be in Redis (the cross-host read-your-writes guarantee); past it, or
+   * while Redis is down, the response goes out and the change follows.
+   */
+  readonly writeWaitMs?: number;
   /** How often this host renews its entry in the host list (status --cluster). */
   readonly heartbeatMs?: number;
   /** A host whose entry was not renewed for this long leaves the list (it stopped, or lost Redis). */
@@ -52,6 +58,7 @@ export const DEFAULT_REDIS_OPTIONS = {
   fallbackTtlMs: 30 * 60_000,
   batchSize: 500,
   blockMs: 1_000,
+  writeWaitMs: 1_000,
   heartbeatMs: 1_000,
   hostTtlMs: 5_000,
   retryBaseMs: 100,

@@ -70,6 +70,8 @@ export class RedisLink {
   #queue = new Map<string, Delta>();
   /** The batch being written now (its changes are not in Redis for sure yet). */
   #inflight: Map<string, Delta> | undefined;
+  /** Publishers waiting for the queued changes to be written. */
+  #waiting: (() => void)[] = [];
   #queuedBytes = 0;
   #reseedOnReturn = false;
   #flushing = false;
@@ -167,9 +169,13 @@ export class RedisLink {
     return a === undefined ? b : b === undefined ? a : join(a, b);
   }
 
-  /** This host's changes (already merged locally): queue them for Redis. */
-  publish(changes: SessionChanges): void {
-    if (this.#reseedOnReturn) return; // the re-seed will carry them
+  /**
+   * This host's changes (already merged locally): queue them for Redis.
+   * Resolves once they are written, or at once while Redis is down, or after
+   * writeWaitMs: the caller may hold a response until then, never longer.
+   */
+  publish(changes: SessionChanges): Promise<void> {
+    if (this.#reseedOnReturn) return Promise.resolve(); // the re-seed will carry them
     for (const [id, d] of changes) {
       const prev = this.#queue.get(id);
       this.#queue.set(id, prev === undefined ? d : join(prev, d));
@@ -181,9 +187,19 @@ export class RedisLink {
       this.#queue.clear();
       this.#queuedBytes = 0;
       this.#reseedOnReturn = true;
-      return;
+      this.#release(this.#waiting.splice(0));
+      return Promise.resolve();
     }
-    if (this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
+    if (this.#status !== 'ready') return Promise.resolve();
+    this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, this.#o.writeWaitMs);
+      this.#waiting.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  #release(waiters: (() => void)[]): void {
+    for (const w of waiters) w();
   }
 
   async close(): Promise<void> {
@@ -202,6 +218,7 @@ export class RedisLink {
     const from = this.#status;
     if (from === to || from === 'closed') return;
     this.#status = to;
+    if (to !== 'ready') this.#release(this.#waiting.splice(0));
     const level = to === 'down' ? 'warn' : 'info';
     this.#log[level]({ from, to, ...(to === 'down' && this.#lastError ? { err: this.#lastError } : {}) }, `redis ${from} -> ${to}`);
   }
@@ -243,6 +260,7 @@ export class RedisLink {
     this.#queue = new Map();
     this.#queuedBytes = 0;
     this.#inflight = batch;
+    const waiters = this.#waiting.splice(0);
     try {
       await this.#write([...batch]);
     } catch (e) {
@@ -255,6 +273,8 @@ export class RedisLink {
     } finally {
       this.#flushing = false;
       this.#inflight = undefined;
+      // Written, or requeued for when Redis is back: either way the responses go out now.
+      this.#release(waiters);
     }
     if (this.#queue.size > 0 && this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
   }
