@@ -17,12 +17,19 @@ import type { WorkerState } from './state.js';
 interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
 interface SocketInternals { server?: net.Server; _server?: net.Server }
 
-/** net keeps noDelay/keepAlive server options behind private symbols; find them by description. */
-function serverFlag(server: net.Server, description: string): unknown {
+/**
+ * A server's noDelay/keepAlive options, which net applies to each accepted
+ * socket. Node 20 keeps them in public fields (noDelay, keepAlive,
+ * keepAliveInitialDelay in seconds); later versions behind private symbols
+ * (kSetNoDelay, …), found here by description. Missing them costs dearly:
+ * http servers turn Nagle off by default, and a response written in two
+ * pieces then waits for the client's delayed ACK (~40 ms).
+ */
+function serverFlag(server: net.Server, field: string, description: string): unknown {
   for (const s of Object.getOwnPropertySymbols(server)) {
     if (s.description === description) return (server as unknown as Record<symbol, unknown>)[s];
   }
-  return undefined;
+  return (server as unknown as Record<string, unknown>)[field];
 }
 
 interface SocketFlags { readonly noDelay: boolean; readonly keepAlive: boolean; readonly keepAliveDelayMs: number }
@@ -31,10 +38,10 @@ const flagsCache = new WeakMap<net.Server, SocketFlags>();
 function socketFlags(server: net.Server): SocketFlags {
   let f = flagsCache.get(server);
   if (!f) {
-    const delay = serverFlag(server, 'kSetKeepAliveInitialDelay');
+    const delay = serverFlag(server, 'keepAliveInitialDelay', 'kSetKeepAliveInitialDelay');
     f = {
-      noDelay: serverFlag(server, 'kSetNoDelay') === true,
-      keepAlive: serverFlag(server, 'kSetKeepAlive') === true,
+      noDelay: serverFlag(server, 'noDelay', 'kSetNoDelay') === true,
+      keepAlive: serverFlag(server, 'keepAlive', 'kSetKeepAlive') === true,
       keepAliveDelayMs: typeof delay === 'number' ? delay * 1000 : 0,
     };
     flagsCache.set(server, f);

@@ -131,6 +131,12 @@ describe.each([
     expect(listening!.address).toMatchObject({ port: t.port });
   });
 
+  it('the socket gets the server\'s options: Nagle off, as http servers set it', async () => {
+    const t = await start();
+    const r = await getJson<{ noDelay: boolean | null }>(t.port, '/socket');
+    expect(r.json.noDelay, t.diagnostics()).toBe(true);
+  });
+
   it(`headersTimeout (${HEADERS_TIMEOUT} ms): half a request head is answered 408 / closed in time`, async () => {
     const t = await start();
     const r = await rawExchange(t.port, 'GET / HTTP/1.1\r\nHost: x\r\n', 8000);
