@@ -57,6 +57,9 @@ function socketFlags(server: net.Server): SocketFlags {
  */
 export const EDGE_REPORT_MIN_MS = 5;
 
+/** The shortest window event-loop utilisation is measured over (see report()). */
+export const ELU_MIN_WINDOW_MS = 50;
+
 export class Intake {
   readonly #state: WorkerState;
   #closed = 0;
@@ -65,6 +68,8 @@ export class Intake {
   /** Responses not yet finished, so a drain can mark them Connection: close. */
   readonly #open = new Set<http.ServerResponse>();
   #elu = performance.eventLoopUtilization();
+  #eluAt = performance.now();
+  #eluValue = 0;
   #lastInflight = -1;
   #quietTicks = 0;
   #lastReportAt = 0;
@@ -206,13 +211,20 @@ export class Intake {
   report(idleEvery = 10, throttled = true): void {
     const changed = this.#closed > 0 || this.#done > 0 || this.#inflight !== this.#lastInflight;
     if (!changed && ++this.#quietTicks < idleEvery) return;
-    const elu = performance.eventLoopUtilization(this.#elu);
-    if (throttled) this.#lastReportAt = performance.now();
-    this.#elu = performance.eventLoopUtilization();
+    // ELU over a window of at least ELU_MIN_WINDOW_MS: edge reports come every few ms, often
+    // right after the loop woke from a wait, and a window that short reads as idle however busy
+    // the worker is. A shorter one repeats the last figure.
+    const now = performance.now();
+    if (now - this.#eluAt >= ELU_MIN_WINDOW_MS) {
+      this.#eluValue = performance.eventLoopUtilization(this.#elu).utilization;
+      this.#elu = performance.eventLoopUtilization();
+      this.#eluAt = now;
+    }
+    if (throttled) this.#lastReportAt = now;
     this.#quietTicks = 0;
     this.#lastInflight = this.#inflight;
     const done = this.#done;
     this.#done = 0;
-    this.#state.send({ shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: elu.utilization, rss: process.memoryUsage.rss() });
+    this.#state.send({ shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: process.memoryUsage.rss() });
   }
 }
