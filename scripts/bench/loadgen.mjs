@@ -3,6 +3,7 @@
 // the harness's own bookkeeping. It exits as soon as its parent goes away.
 import autocannon from 'autocannon';
 import { closedLoop, openLoop, fetchOnce } from './clients.mjs';
+import { serveJobs } from './jobs.mjs';
 
 function keepAlive({ port, path = '/', connections, pipelining = 1, durationMs, timeoutMs }) {
   return new Promise((resolve, reject) => {
@@ -47,16 +48,4 @@ function probe({ port, path = '/', count = 3, timeoutMs = 2000 }) {
   });
 }
 
-const JOBS = { keepAlive, closed: closedLoop, open: openLoop, probe };
-
-process.on('message', async ({ id, kind, opts }) => {
-  try {
-    const fn = JOBS[kind];
-    if (!fn) throw new Error(`unknown job kind ${kind}`);
-    process.send({ id, result: await fn(opts) });
-  } catch (e) {
-    process.send({ id, error: String(e?.stack ?? e) });
-  }
-});
-process.on('disconnect', () => process.exit(0));
-process.send({ ready: true });
+serveJobs({ keepAlive, closed: closedLoop, open: openLoop, probe });

@@ -3,6 +3,7 @@
 // together; every spawned server carries BENCH_RUN_TAG in its environment so
 // that a worker which escaped its group is still found (and killed by pid).
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -138,4 +139,18 @@ export function foreignCores(a, b) {
   const secs = (b.t - a.t) / 1000;
   if (secs <= 0) return 0;
   return Math.max(0, Math.round(((b.busy - a.busy - (b.ours - a.ours)) / 100 / secs) * 100) / 100);
+}
+
+/**
+ * Before a run: exits 1 if `port` is taken; returns the load average, after
+ * noting through `log` that figures will be noisy on a machine that is not idle.
+ */
+export async function preflight(port, log) {
+  if (!(await portFree(port))) {
+    console.error(`port ${port} is in use; pick another with --port`);
+    process.exit(1);
+  }
+  const load = os.loadavg()[0];
+  if (load > 0.5) log(`note: load average ${load.toFixed(2)} before starting: the machine is not idle, figures will be noisy`);
+  return load;
 }

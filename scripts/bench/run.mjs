@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { contenders as allContenders, pm2Cleanup, startContender, stopContender } from './contenders.mjs';
-import { cpuSample, foreignCores, killAllSync, portFree, waitPortFree } from './procs.mjs';
+import { cpuSample, foreignCores, killAllSync, preflight, waitPortFree } from './procs.mjs';
 import { BUSY, aggregate, evaluateTargets, renderMarkdown } from './report.mjs';
 import { selectScenarios } from './scenarios.mjs';
 import { machineInfo } from './machine.mjs';
@@ -240,12 +240,7 @@ async function roundFor(c, round) {
 }
 
 // ---- main ----
-if (!(await portFree(cfg.port))) {
-  console.error(`port ${cfg.port} is in use; pick another with --port`);
-  process.exit(1);
-}
-const loadAtStart = os.loadavg()[0];
-if (loadAtStart > 0.5) log(`note: load average ${loadAtStart.toFixed(2)} before starting: the machine is not idle, figures will be noisy`);
+const loadAtStart = await preflight(cfg.port, log);
 const meta = machineInfo({ root, benchDir, command: `node scripts/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(), jsonPath: relative(root, jsonPath) });
 log(`shoal bench: ${contenders.map((c) => c.id).join(', ')} × scenarios ${scenarios.map((s) => s.id).join(', ')} × ${cfg.runs} runs, ${cfg.workers} workers${quick ? ', quick' : ''}`);
 await lg.start();
