@@ -60,6 +60,8 @@ export interface ShoalOptions {
   readonly redisPrefix: string;
   /** Extra ioredis options from the config file (TLS, Sentinel, …). */
   readonly redisOptions: Readonly<Record<string, unknown>> | undefined;
+  /** The Redis URL names a seed node of a Redis Cluster. */
+  readonly redisCluster: boolean;
   /** With Redis: every host holds every session (replicated), or Redis is the store and hosts cache (distributed). */
   readonly sessionsMode: SessionsMode;
 }
@@ -151,6 +153,7 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     redisPrefix: input.redisPrefix ?? DEFAULTS.redisPrefix,
     redisOptions: input.redisOptions === undefined ? undefined : Object.freeze({ ...input.redisOptions }),
     sessionsMode: sessionsMode(input.sessionsMode ?? DEFAULTS.sessionsMode, input.redisUrl),
+    redisCluster: input.redisCluster ?? false,
   };
   return Object.freeze(o);
 }

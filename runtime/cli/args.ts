@@ -55,6 +55,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   redis: { type: 'string', what: 'a URL such as redis://127.0.0.1:6379' },
   'redis-prefix': { type: 'string', what: 'a key prefix such as shop:' },
   sessions: { type: 'string', what: 'replicated or distributed' },
+  'redis-cluster': { type: 'boolean' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 

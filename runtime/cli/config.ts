@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'sessions'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'sessions'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -133,5 +133,6 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(redisPrefix ? { redisPrefix: redisPrefix[0] } : {}),
     ...(sessionsMode ? { sessionsMode: sessionsMode[0] as ShoalOptions['sessionsMode'] } : {}),
     ...(file.redisOptions ? { redisOptions: file.redisOptions } : {}),
+    redisCluster: f['redis-cluster'] === true || env.SHOAL_REDIS_CLUSTER === '1' || file.redisCluster === true,
   });
 }

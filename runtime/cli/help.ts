@@ -27,6 +27,7 @@ Options for start:
       --max-session-memory SIZE  session data kept in memory per copy (default 64M)
       --redis URL       share sessions with other hosts through Redis (redis:// or rediss://)
       --redis-prefix P  prefix of every Redis key (default shoal:); one per app
+      --redis-cluster   the --redis URL is a node of a Redis Cluster
       --sessions MODE   with --redis: replicated (default: every host holds every session) or
                         distributed (Redis is the store; hosts cache, bounded by --max-sessions)
       --verbose         debug logs, and stack traces on errors

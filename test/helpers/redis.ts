@@ -2,8 +2,11 @@
  * A real redis-server per test, on a free port, keeping nothing on disk, so
  * a test may kill it and start it again empty (an outage with data loss).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort } from './cluster.js';
 
 export interface RedisServer {
@@ -18,8 +21,8 @@ export interface RedisServer {
 /** How long a fresh redis-server may take to accept connections. */
 const START_TIMEOUT_MS = 5_000;
 
-function launch(port: number, password: string | undefined): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'];
+function launch(port: number, password: string | undefined, extra: string[] = []): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', ...extra];
   if (password) args.push('--requirepass', password);
   const p = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
@@ -66,4 +69,60 @@ export function accepts(port: number): Promise<boolean> {
     const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
   });
+}
+
+export interface RedisCluster {
+  readonly ports: number[];
+  /** A seed node's URL (any node: ioredis discovers the others). */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** How long a new cluster may take to agree on its slots. */
+const CLUSTER_READY_TIMEOUT_MS = 15_000;
+
+/** A free port whose cluster bus port (port + 10000) is free too. */
+async function clusterPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort();
+    if (p + 10_000 > 65_535 || taken.has(p)) continue;
+    if (!(await accepts(p + 10_000))) return p;
+  }
+  throw new Error('no free port pair for a redis cluster node');
+}
+
+/** A Redis Cluster of `n` masters (no replicas), each node a redis-server of its own, keeping nothing on disk. */
+export async function startRedisCluster(n = 3): Promise<RedisCluster> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-redis-cluster-'));
+  const taken = new Set<number>();
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) { const p = await clusterPort(taken); taken.add(p); ports.push(p); }
+  const procs = await Promise.all(ports.map((port) => launch(port, undefined, [
+    '--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '2000', '--dir', dir,
+  ])));
+  for (const p of procs) started.add(p);
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => new Promise<void>((resolve) => {
+      if (p.exitCode !== null || p.signalCode !== null) { resolve(); return; }
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    })));
+    for (const p of procs) started.delete(p);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: CLUSTER_READY_TIMEOUT_MS });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    const t0 = Date.now();
+    for (;;) {
+      const ok = ports.every((p) => /cluster_state:ok/.test(spawnSync('redis-cli', ['-p', String(p), 'cluster', 'info'], { encoding: 'utf8' }).stdout));
+      if (ok) break;
+      if (Date.now() - t0 > CLUSTER_READY_TIMEOUT_MS) throw new Error('the redis cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { ports, url: `redis://127.0.0.1:${ports[0]}`, stop };
 }

@@ -18,6 +18,8 @@ export interface RedisLinkOptions {
    * record; hosts cache what they use (a gap drops the caches instead).
    */
   readonly mode?: 'replicated' | 'distributed';
+  /** The URL names a seed node of a Redis Cluster (ioredis discovers the rest). */
+  readonly cluster?: boolean;
   /** Every key starts with this. */
   readonly prefix?: string;
   /** Sessions with changes waiting while Redis is away; beyond, the queue is dropped and the host re-seeds Redis on return. */
@@ -50,6 +52,7 @@ export interface RedisLinkOptions {
 
 export const DEFAULT_REDIS_OPTIONS = {
   mode: 'replicated',
+  cluster: false,
   prefix: 'shoal:',
   queueMax: 100_000,
   queueMaxBytes: 64 * 1024 * 1024,

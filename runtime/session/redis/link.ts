@@ -20,20 +20,16 @@
  *   re-seeded the same way by every host.
  * Status changes in one place, logged `from -> to` (as ioredis does).
  */
-import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { SessionChanges } from '../../ipc/messages.js';
 import { randomNodeId } from '../hlc.js';
 import { join, type Delta, type SessionState } from '../model.js';
 import { checkChanges } from '../validate.js';
-import { decodeHash, encodeDelta } from './codec.js';
-import { MERGE_SCRIPT } from './merge-script.js';
+import { decodeHash } from './codec.js';
+import { createClient, getMany, readHashes, scanKeys, writeBatch, type Client } from './client.js';
 import { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
 
 export { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
-
-const MERGE_SHA = createHash('sha1').update(MERGE_SCRIPT).digest('hex');
 
 export interface LinkHost {
   /** Sessions that came from other hosts (or from Redis on a resync): merge and pass on to the workers. */
@@ -64,8 +60,8 @@ export class RedisLink {
   readonly #o: Required<Omit<RedisLinkOptions, 'url' | 'redisOptions'>> & Pick<RedisLinkOptions, 'redisOptions'>;
   readonly #host: LinkHost;
   readonly #log: Logger;
-  readonly #cmd: Redis;
-  readonly #tail: Redis;
+  readonly #cmd: Client;
+  readonly #tail: Client;
   #status: RedisStatus = 'connecting';
   #queue = new Map<string, Delta>();
   /** The batch being written now (its changes are not in Redis for sure yet). */
@@ -97,8 +93,8 @@ export class RedisLink {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt: number) => Math.min(this.#o.retryBaseMs * 2 ** Math.min(attempt - 1, 10), this.#o.retryMaxMs),
     };
-    this.#cmd = new Redis(opts.url, common);
-    this.#tail = new Redis(opts.url, common);
+    this.#cmd = createClient(opts.url, this.#o.cluster, common);
+    this.#tail = createClient(opts.url, this.#o.cluster, common);
     this.#cmd.on('ready', () => { this.#syncing = this.#onReady(); });
     this.#cmd.on('error', (e: Error) => { this.#lastError = e.message; });
     this.#tail.on('error', () => { /* the command connection reports */ });
@@ -126,14 +122,9 @@ export class RedisLink {
   async hosts(): Promise<HostEntry[]> {
     if (this.#status !== 'ready') return [];
     const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, found] = await this.#cmd.scan(cursor, 'MATCH', `${this.#o.prefix}host:*`, 'COUNT', this.#o.batchSize);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== '0');
+    for await (const page of scanKeys(this.#cmd, `${this.#o.prefix}host:*`, this.#o.batchSize)) keys.push(...page);
     if (keys.length === 0) return [];
-    const values = await this.#cmd.mget(...keys);
+    const values = await getMany(this.#cmd, keys);
     const out: HostEntry[] = [];
     for (const v of values) {
       if (v === null) continue; // expired between SCAN and MGET
@@ -226,7 +217,6 @@ export class RedisLink {
   /** (Re)connected: load the script, check whether Redis lost its data, catch up, then send what waited. */
   async #onReady(): Promise<void> {
     try {
-      await this.#cmd.script('LOAD', MERGE_SCRIPT);
       const epochKey = `${this.#o.prefix}epoch`;
       await this.#cmd.set(epochKey, randomNodeId('e'), 'NX');
       const epoch = (await this.#cmd.get(epochKey)) ?? undefined;
@@ -279,17 +269,9 @@ export class RedisLink {
     if (this.#queue.size > 0 && this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
   }
 
-  /** One pipeline: a merge per session, then the log entry other hosts read. */
-  async #write(changes: SessionChanges): Promise<void> {
-    const p = this.#cmd.pipeline();
-    for (const [id, d] of changes) {
-      const [destroyed, touched, expires, ...pairs] = encodeDelta(d);
-      p.evalsha(MERGE_SHA, 1, `${this.#o.prefix}s:${id}`, destroyed!, touched!, expires!, String(this.#o.retentionMs), String(this.#o.fallbackTtlMs), ...pairs);
-    }
-    p.xadd(`${this.#o.prefix}log`, 'MAXLEN', '~', String(this.#o.streamMaxLen), '*', 'h', this.hostId, 'c', JSON.stringify(changes));
-    const results = (await p.exec()) ?? [];
-    const failed = results.find(([err]) => err);
-    if (failed) throw failed[0]!;
+  /** A merge per session, then the log entry other hosts read: one pipeline (one per node on a cluster). */
+  #write(changes: SessionChanges): Promise<void> {
+    return writeBatch(this.#cmd, changes, { ...this.#o, hostId: this.hostId });
   }
 
   /** Pushes every session this host holds (after Redis lost its data, or after the queue overflowed). */
@@ -308,21 +290,15 @@ export class RedisLink {
   async #resync(): Promise<void> {
     // The log position first: anything written during the scan is then read from the log as well.
     await this.#position();
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#cmd.scan(cursor, 'MATCH', `${this.#o.prefix}s:*`, 'COUNT', this.#o.batchSize);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const p = this.#cmd.pipeline();
-      for (const k of keys) p.hgetall(k);
-      const res = (await p.exec()) ?? [];
+    for await (const keys of scanKeys(this.#cmd, `${this.#o.prefix}s:*`, this.#o.batchSize)) {
+      const hashes = await readHashes(this.#cmd, keys);
       const changes: SessionChanges = [];
       keys.forEach((k, i) => {
-        const state = decodeHash((res[i]?.[1] ?? {}) as Record<string, string>);
+        const state = decodeHash(hashes[i] ?? {});
         if (state) changes.push([k.slice(this.#o.prefix.length + 2), state]);
       });
       if (changes.length > 0) this.#host.applyRemote(changes);
-    } while (cursor !== '0');
+    }
     this.#counts.resyncs++;
   }
 
