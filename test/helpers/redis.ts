@@ -126,3 +126,42 @@ export async function startRedisCluster(n = 3): Promise<RedisCluster> {
   }
   return { ports, url: `redis://127.0.0.1:${ports[0]}`, stop };
 }
+
+export interface RedisSentinel {
+  /** The sentinel's port; the master it watches is `master`. */
+  readonly port: number;
+  readonly masterName: string;
+  readonly master: RedisServer;
+  stop(): Promise<void>;
+}
+
+/** A master (startRedis) watched by one Redis Sentinel (redis-server --sentinel) on a free port. */
+export async function startRedisSentinel(): Promise<RedisSentinel> {
+  const master = await startRedis();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-redis-sentinel-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'sentinel.conf');
+  fs.writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor shoalmaster 127.0.0.1 ${master.port} 1`, ''].join('\n'));
+  const p = spawn('redis-server', [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(p);
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`redis sentinel did not start: ${out.slice(-500)}`)), START_TIMEOUT_MS);
+    p.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/\+monitor master shoalmaster/.test(out)) { clearTimeout(timer); resolve(); }
+    });
+    p.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis sentinel exited with ${code}: ${out.slice(-500)}`)); });
+  });
+  return {
+    port,
+    masterName: 'shoalmaster',
+    master,
+    async stop() {
+      if (p.exitCode === null && p.signalCode === null) { const gone = new Promise((r) => p.once('exit', r)); p.kill('SIGKILL'); await gone; }
+      started.delete(p);
+      await master.kill();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
