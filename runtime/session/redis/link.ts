@@ -214,7 +214,7 @@ export class RedisLink {
     this.#log[level]({ from, to, ...(to === 'down' && this.#lastError ? { err: this.#lastError } : {}) }, `redis ${from} -> ${to}`);
   }
 
-  /** (Re)connected: load the script, check whether Redis lost its data, catch up, then send what waited. */
+  /** (Re)connected: check whether Redis lost its data, catch up, then send what waited. */
   async #onReady(): Promise<void> {
     try {
       const epochKey = `${this.#o.prefix}epoch`;
@@ -251,9 +251,11 @@ export class RedisLink {
     this.#queuedBytes = 0;
     this.#inflight = batch;
     const waiters = this.#waiting.splice(0);
+    let failed = false;
     try {
       await this.#write([...batch]);
     } catch (e) {
+      failed = true;
       this.#lastError = (e as Error).message;
       for (const [id, d] of batch) {
         const later = this.#queue.get(id);
@@ -266,7 +268,10 @@ export class RedisLink {
       // Written, or requeued for when Redis is back: either way the responses go out now.
       this.#release(waiters);
     }
-    if (this.#queue.size > 0 && this.#status === 'ready') this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
+    if (this.#queue.size === 0 || this.#status !== 'ready') return;
+    // A write Redis refused (out of memory, say) while connected is retried after a pause, not in a tight loop.
+    if (failed) setTimeout(() => { void this.#flush(); }, this.#o.retryBaseMs).unref();
+    else this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
   }
 
   /** A merge per session, then the log entry other hosts read: one pipeline (one per node on a cluster). */
