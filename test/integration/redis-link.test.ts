@@ -47,7 +47,7 @@ class FakeHost {
   }
 }
 
-async function linkFor(server: RedisServer, host: FakeHost, opts: { queueMax?: number } = {}): Promise<RedisLink> {
+async function linkFor(server: RedisServer, host: FakeHost, opts: { queueMax?: number; retryBaseMs?: number; retryMaxMs?: number; streamMaxLen?: number } = {}): Promise<RedisLink> {
   const l = new RedisLink({ url: server.url, prefix: 't:', retryBaseMs: 20, retryMaxMs: 100, blockMs: 100, ...opts }, host, log);
   links.push(l);
   await l.start();
@@ -105,5 +105,68 @@ describe('redis link', () => {
     await linkFor(redis, hb);
     expect(hb.sessions.size).toBe(1200);
     expect(view(hb.sessions.get('s1199')!)).toEqual({ n: 1199 });
+  });
+
+  /** Drops a host's connections on the Redis side, as a network cut would. */
+  async function cut(server: RedisServer, link: RedisLink): Promise<void> {
+    const r = new Redis(server.port, '127.0.0.1');
+    try {
+      const list = await r.client('LIST') as string;
+      const ids = list.split('\n').filter((l) => l.includes(`name=shoal:${link.hostId}:`)).map((l) => /id=(\d+)/.exec(l)![1]!);
+      expect(ids).toHaveLength(2);
+      for (const id of ids) await r.client('KILL', 'ID', id);
+    } finally { r.disconnect(); }
+  }
+
+  it('a host cut off from redis resumes the log where it stopped: it misses nothing and reads nothing twice', async () => {
+    redis = await startRedis();
+    const [ha, hb] = [new FakeHost(), new FakeHost()];
+    const a = await linkFor(redis, ha);
+    // B reconnects only after a second: A writes meanwhile.
+    const b = await linkFor(redis, hb, { retryBaseMs: 1_000, retryMaxMs: 1_000 });
+    await cut(redis, b);
+    await waitFor(() => b.status === 'down', 5_000, 'B to notice the cut');
+    for (let i = 0; i < 50; i++) ha.write(a, `s${i}`, 'n', i, Date.now());
+    await waitFor(() => a.stats().queued === 0, 5_000, 'A\'s writes in redis');
+    await waitFor(() => hb.sessions.size === 50, 10_000, 'B to catch up');
+    expect(view(hb.sessions.get('s49')!)).toEqual({ n: 49 });
+    // Caught up from the log, not by reading every session again (that happened once, at start).
+    expect(b.stats().resyncs).toBe(1);
+  });
+
+  it('a host that fell behind the trimmed log reads every session again', async () => {
+    redis = await startRedis();
+    const [ha, hb] = [new FakeHost(), new FakeHost()];
+    const a = await linkFor(redis, ha, { streamMaxLen: 10 });
+    const b = await linkFor(redis, hb, { retryBaseMs: 3_000, retryMaxMs: 3_000 });
+    await cut(redis, b);
+    await waitFor(() => b.status === 'down', 5_000, 'B to notice the cut');
+    // One log entry per write turn; enough entries that Redis trims whole nodes (100 entries each) past B's position.
+    for (let i = 0; i < 400; i++) {
+      ha.write(a, `s${i}`, 'n', i, Date.now());
+      await new Promise((r) => setTimeout(r, 1)); // a turn of A's loop: its own batch, its own log entry
+    }
+    await waitFor(() => a.stats().queued === 0, 5_000, 'A\'s writes in redis');
+    expect(b.status).toBe('down'); // still cut off: the trimming happened while it was away
+    const r = new Redis(redis.port, '127.0.0.1');
+    try { expect(await r.xlen('t:log')).toBeLessThan(400); } finally { r.disconnect(); }
+    await waitFor(() => hb.sessions.size === 400, 15_000, `B to read every session (has ${hb.sessions.size}, ${JSON.stringify(b.stats())})`);
+    expect(b.stats().resyncs).toBe(2);
+  });
+
+  it('a host that comes back while the log is being trimmed fast still ends with every session', async () => {
+    redis = await startRedis();
+    const [ha, hb] = [new FakeHost(), new FakeHost()];
+    const a = await linkFor(redis, ha, { streamMaxLen: 10 });
+    const b = await linkFor(redis, hb, { retryBaseMs: 500, retryMaxMs: 500 });
+    await cut(redis, b);
+    // B reconnects half a second in, while A goes on writing (and trimming) for about two seconds.
+    for (let i = 0; i < 800; i++) {
+      ha.write(a, `s${i}`, 'n', i, Date.now());
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await waitFor(() => a.stats().queued === 0, 5_000, 'A\'s writes in redis');
+    await waitFor(() => hb.sessions.size === 800, 15_000, `B to have every session (has ${hb.sessions.size}, ${JSON.stringify(b.stats())})`);
+    expect(view(hb.sessions.get('s799')!)).toEqual({ n: 799 });
   });
 });

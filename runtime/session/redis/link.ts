@@ -74,6 +74,9 @@ export class RedisLink {
   #flushTimer: NodeJS.Immediate | undefined;
   #epoch: string | undefined;
   #lastId = '$';
+  /** How many entries the log had ever received when it held #lastId last (XINFO entries-added): our place, as a count. */
+  #ordinal = 0;
+  #catchingUp = false;
   #closed = false;
   #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
   #lastError: string | null = null;
@@ -93,8 +96,9 @@ export class RedisLink {
       maxRetriesPerRequest: 1,
       retryStrategy: (attempt: number) => Math.min(this.#o.retryBaseMs * 2 ** Math.min(attempt - 1, 10), this.#o.retryMaxMs),
     };
-    this.#cmd = createClient(opts.url, this.#o.cluster, common);
-    this.#tail = createClient(opts.url, this.#o.cluster, common);
+    // Named, so that CLIENT LIST on the Redis side tells which host (and which of its two connections) is which.
+    this.#cmd = createClient(opts.url, this.#o.cluster, { ...common, connectionName: `shoal:${this.hostId}:cmd` });
+    this.#tail = createClient(opts.url, this.#o.cluster, { ...common, connectionName: `shoal:${this.hostId}:log` });
     this.#cmd.on('ready', () => { this.#syncing = this.#onReady(); });
     this.#cmd.on('error', (e: Error) => { this.#lastError = e.message; });
     this.#tail.on('error', () => { /* the command connection reports */ });
@@ -309,20 +313,48 @@ export class RedisLink {
 
   /** Reads the log from its current end on. */
   async #position(): Promise<void> {
-    const last = await this.#cmd.xrevrange(`${this.#o.prefix}log`, '+', '-', 'COUNT', 1);
-    this.#lastId = last[0]?.[0] ?? '0-0';
+    const info = await this.#logInfo();
+    this.#lastId = info.lastId;
+    this.#ordinal = info.added;
   }
 
-  /** True when entries after our position were trimmed away. */
+  /**
+   * True when entries after our place were trimmed before we read them.
+   * Stream ids are not contiguous, so the test counts: the oldest entry
+   * still held is number added - length + 1; anything newer than ours
+   * (number #ordinal + 1) below that is gone. Trimming just after we read
+   * can make it say yes when nothing was missed: then we read every
+   * session again, which is safe, only slower.
+   */
   async #fellBehind(): Promise<boolean> {
     if (this.#lastId === '$') return true;
-    const first = await this.#cmd.xrange(`${this.#o.prefix}log`, '-', '+', 'COUNT', 1);
-    const id = first[0]?.[0];
-    return id !== undefined && compareIds(id, this.#lastId) > 0 && !(await this.#has(this.#lastId));
+    const info = await this.#logInfo();
+    return info.added - info.length + 1 > this.#ordinal + 1;
   }
 
-  async #has(id: string): Promise<boolean> {
-    return (await this.#cmd.xrange(`${this.#o.prefix}log`, id, id)).length > 0;
+  async #logInfo(): Promise<{ lastId: string; added: number; length: number }> {
+    let raw: unknown[];
+    try {
+      raw = (await this.#cmd.xinfo('STREAM', `${this.#o.prefix}log`)) as unknown[];
+    } catch (e) {
+      if (/no such key/i.test((e as Error).message)) return { lastId: '0-0', added: 0, length: 0 };
+      throw e;
+    }
+    const field = (name: string): unknown => raw[raw.indexOf(name) + 1];
+    return { lastId: String(field('last-generated-id') ?? '0-0'), added: Number(field('entries-added') ?? 0), length: Number(field('length') ?? 0) };
+  }
+
+  /** A gap noticed while reading: catch up as on a reconnect (once at a time). */
+  async #catchUp(): Promise<void> {
+    if (this.#catchingUp) return;
+    this.#catchingUp = true;
+    try {
+      this.#log.warn('this host fell behind the redis change log (entries trimmed before it read them): reading sessions again');
+      if (this.#o.mode === 'replicated') await this.#resync();
+      else { await this.#position(); this.#host.invalidate(); this.#counts.resyncs++; }
+    } finally {
+      this.#catchingUp = false;
+    }
   }
 
   /** Reads the log from our position, applying other hosts' changes; waits out outages. */
@@ -331,9 +363,12 @@ export class RedisLink {
       if (this.#status !== 'ready' || this.#lastId === '$') { await waitMs(this.#o.retryBaseMs); continue; }
       try {
         const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', `${this.#o.prefix}log`, this.#lastId);
-        for (const [, entries] of res ?? []) {
+        if (!res || this.#catchingUp) continue;
+        if (await this.#fellBehind()) { await this.#catchUp(); continue; }
+        for (const [, entries] of res) {
           for (const [id, fields] of entries) {
             this.#lastId = id;
+            this.#ordinal++;
             this.#applyEntry(fields);
           }
         }
@@ -362,10 +397,3 @@ export class RedisLink {
 const approxBytes = (d: Delta): number => JSON.stringify(d).length;
 
 const waitMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Stream ids `ms-seq` compared numerically. */
-function compareIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am - bm : as - bs;
-}
