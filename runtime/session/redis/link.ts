@@ -319,17 +319,18 @@ export class RedisLink {
   }
 
   /**
-   * True when entries after our place were trimmed before we read them.
+   * True when entries after our place (`ordinal`, by default the current one)
+   * were trimmed before we read them.
    * Stream ids are not contiguous, so the test counts: the oldest entry
    * still held is number added - length + 1; anything newer than ours
    * (number #ordinal + 1) below that is gone. Trimming just after we read
    * can make it say yes when nothing was missed: then we read every
    * session again, which is safe, only slower.
    */
-  async #fellBehind(): Promise<boolean> {
+  async #fellBehind(ordinal = this.#ordinal): Promise<boolean> {
     if (this.#lastId === '$') return true;
     const info = await this.#logInfo();
-    return info.added - info.length + 1 > this.#ordinal + 1;
+    return info.added - info.length + 1 > ordinal + 1;
   }
 
   async #logInfo(): Promise<{ lastId: string; added: number; length: number }> {
@@ -364,7 +365,10 @@ export class RedisLink {
       try {
         const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', `${this.#o.prefix}log`, this.#lastId);
         if (!res || this.#catchingUp) continue;
-        if (await this.#fellBehind()) { await this.#catchUp(); continue; }
+        // Apply first (the check is a round trip a change should not wait for), then check that
+        // nothing between our old place and these entries was trimmed; merging is idempotent, so
+        // entries applied before a catch-up do no harm.
+        const before = this.#ordinal;
         for (const [, entries] of res) {
           for (const [id, fields] of entries) {
             this.#lastId = id;
@@ -372,6 +376,7 @@ export class RedisLink {
             this.#applyEntry(fields);
           }
         }
+        if (await this.#fellBehind(before)) await this.#catchUp();
       } catch (e) {
         if (!this.#closed) { this.#lastError = (e as Error).message; await waitMs(this.#o.retryBaseMs); }
       }
