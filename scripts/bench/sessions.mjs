@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // Session benchmarks: (A) reads on a worker, in process; (B) how fast a write
 // reaches the other workers under load; (C) a session endpoint against
-// express-session + connect-redis, every contender under `shoal start`.
-//   node scripts/bench/sessions.mjs [--quick] [--runs N] [--workers N] [--port P]
+// express-session + connect-redis, every contender under `shoal start`;
+// (D) two hosts sharing sessions through a Redis of the bench's own.
+//   node scripts/bench/sessions.mjs [--quick] [--runs N] [--only A,B,C,D] [--workers N] [--port P]
 //                                   [--out f.json] [--md f.md] [--idle-wait S] [--app-nodelay]
 //                                   [--redis-url redis://127.0.0.1:6379]
 // Writes scripts/bench/results/sessions-latest.json and BENCHMARKS-sessions.md.
 // --app-nodelay: the apps turn Nagle off on each connection themselves (a
-// comparison run that works around a runtime that leaves it on).
+// comparison run that works around a runtime that leaves it on). --redis-url
+// is C's Redis; D starts its own redis-server (ports --port and --port + 1 for
+// its two hosts).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +25,8 @@ import { fetchOnce } from './clients.mjs';
 import { median } from './stats.mjs';
 import { BUSY } from './report.mjs';
 import { renderSessionReport, TARGETS } from './sessions/report.mjs';
+import { aggregateRounds } from './sessions/aggregate.mjs';
+import { killRedisSync, partD } from './sessions/cross-host.mjs';
 
 const run = promisify(execFile);
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -34,15 +39,18 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, runs: { type: 'string' }, workers: { type: 'string' }, port: { type: 'string' },
     out: { type: 'string' }, md: { type: 'string' }, 'idle-wait': { type: 'string' }, 'app-nodelay': { type: 'boolean', default: false }, 'redis-url': { type: 'string' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n').replace(/^\/\/ ?/gm, ''));
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n').replace(/^\/\/ ?/gm, ''));
   process.exit(0);
 }
 
 const quick = args.quick;
+const parts = new Set((args.only ?? 'A,B,C,D').toUpperCase().split(',').map((x) => x.trim()).filter(Boolean));
+if ([...parts].some((x) => !'ABCD'.includes(x) || x.length !== 1) || !parts.size) { console.error('--only takes a list of parts: A,B,C,D'); process.exit(2); }
 const cfg = {
   quick,
   workers: Number(args.workers ?? 2),
@@ -62,6 +70,19 @@ const cfg = {
   redisUrl: args['redis-url'] ?? 'redis://127.0.0.1:6379',
   redisPrefix: 'shoal-bench:',
   idleWaitMs: Number(args['idle-wait'] ?? (quick ? 0 : 10)) * 1000,
+  parts: [...parts].sort(),
+  // D: two hosts of one worker each (two shoal clusters, one Redis)
+  d: {
+    rounds: quick && !args.runs ? 1 : Number(args.runs ?? 3), // throughput rounds; --quick: one unless --runs says otherwise
+    connections: 16, // throughput: split over the two hosts
+    poolPerHost: 100,
+    visWrites: quick ? 100 : 300,
+    visConnections: 8, // background load while the visibility probe runs
+    visLoadMs: quick ? 6000 : 15000, // the probe runs from 1 s in to 1.5 s before the end (or until its writes are done)
+    visPollTimeoutMs: 2000,
+    rtDurationMs: quick ? 3000 : 5000,
+    rtConnections: 8,
+  },
 };
 for (const k of ['workers', 'runs', 'port']) {
   if (!Number.isInteger(cfg[k]) || cfg[k] < 1) { console.error(`--${k} must be a whole number ≥ 1`); process.exit(2); }
@@ -74,12 +95,15 @@ const tmp = mkdtempSync(join(os.tmpdir(), 'shoal-bench-sess-'));
 const rtDir = join(tmp, 'run'); // private SHOAL_RUNTIME_DIR: our cluster names cannot meet anyone else's
 mkdirSync(rtDir, { mode: 0o700 });
 const lg = new LoadGen(join(benchDir, 'sessions/load.mjs'), benchDir);
+const lgProbe = new LoadGen(join(benchDir, 'sessions/load.mjs'), benchDir); // D's visibility probe, apart from the load
 let cleaned = false;
 function cleanup() {
   if (cleaned) return;
   cleaned = true;
   killAllSync();
+  killRedisSync();
   lg.kill();
+  lgProbe.kill();
   rmSync(tmp, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
@@ -114,9 +138,9 @@ async function statusCli(name) {
   const { stdout } = await run(process.execPath, [cli, 'status', '--json', '--name', name], { env: clusterEnv, timeout: 10000 });
   return JSON.parse(stdout);
 }
-const probe = (path = '/') => new Promise((res) => fetchOnce(cfg.port, path, 2000, (o) => res(o)));
+const probe = (path = '/', port = cfg.port) => new Promise((res) => fetchOnce(port, path, 2000, (o) => res(o)));
 /** The app's view of a handed-over connection: is Nagle off (GET /sock)? true, false, or null (cannot tell). */
-const socketNoDelay = () => new Promise((res) => fetchOnce(cfg.port, '/sock', 2000, (o, _ms, buf) => {
+const socketNoDelay = (port = cfg.port) => new Promise((res) => fetchOnce(port, '/sock', 2000, (o, _ms, buf) => {
   const m = o === 'ok' && /"noDelay":(true|false|null)/.exec(buf.toString('latin1'));
   res(m ? JSON.parse(m[1]) : null);
 }));
@@ -131,7 +155,7 @@ function redisPids() {
   }
   return pids;
 }
-const ourPids = () => [lg.pid, ...redisPids()].filter(Boolean);
+const ourPids = () => [lg.pid, lgProbe.pid, ...redisPids()].filter(Boolean);
 
 async function waitQuiet(maxMs, tag) {
   if (maxMs <= 0) return;
@@ -151,13 +175,18 @@ async function waitQuiet(maxMs, tag) {
 // ---- clusters ----
 let clusterSeq = 0;
 
-/** `shoal start <app>`; resolves { server, name, readyMs } once every worker is ready and GET / answers, or { error }. */
-async function startCluster(app, extraEnv = {}) {
+/**
+ * `shoal start <app>`; resolves { server, name, readyMs } once every worker is ready and GET / answers, or { error }.
+ * o: port (default --port), workers (default --workers), args (more CLI arguments).
+ */
+async function startCluster(app, extraEnv = {}, o = {}) {
+  const port = o.port ?? cfg.port;
+  const workers = o.workers ?? cfg.workers;
   const name = `sessbench-${process.pid}-${++clusterSeq}`;
-  if (!(await waitPortFree(cfg.port, 10000))) return { error: `port ${cfg.port} still busy` };
+  if (!(await waitPortFree(port, 10000))) return { error: `port ${port} still busy` };
   const t0 = Date.now();
-  const server = spawnServer(process.execPath, [cli, 'start', app, '--workers', String(cfg.workers), '--port', String(cfg.port),
-    '--host', '127.0.0.1', '--name', name], { cwd: root, env: { ...clusterEnv, ...extraEnv } });
+  const server = spawnServer(process.execPath, [cli, 'start', app, '--workers', String(workers), '--port', String(port),
+    '--host', '127.0.0.1', '--name', name, ...(o.args ?? [])], { cwd: root, env: { ...clusterEnv, ...extraEnv } });
   const deadline = t0 + cfg.readyTimeoutMs;
   let why = `not ready within ${cfg.readyTimeoutMs} ms`;
   while (Date.now() < deadline) {
@@ -166,13 +195,13 @@ async function startCluster(app, extraEnv = {}) {
       break;
     }
     const st = await statusOf(name).catch(() => null);
-    if (st?.workers?.length === cfg.workers && st.workers.every((w) => w.state === 'ready') && (await probe()) === 'ok') {
+    if (st?.workers?.length === workers && st.workers.every((w) => w.state === 'ready') && (await probe('/', port)) === 'ok') {
       const readyMs = Date.now() - t0;
-      const noDelay = await socketNoDelay();
+      const noDelay = await socketNoDelay(port);
       if (noDelay === false && !cfg.appNoDelay && !problems.some((x) => x.startsWith('Nagle'))) {
         problems.push('Nagle is on for the connections shoal hands to the workers (GET /sock: socket noDelay false; a plain `node app` has it off): a response written in more than one piece waits for the client\'s delayed ACK (~40 ms). Affects the express contenders in C (express-session ends the response after the store\'s save).');
       }
-      return { server, name, readyMs, noDelay };
+      return { server, name, port, readyMs, noDelay };
     }
     await sleep(100);
   }
@@ -180,25 +209,37 @@ async function startCluster(app, extraEnv = {}) {
   return { error: `${why}; output: ${server.out.trim().slice(-600) || '(none)'}` };
 }
 
-/** `shoal stop --name`, then make sure the whole process group is gone (procs.mjs). */
-async function stopCluster({ server, name }) {
+/**
+ * `shoal stop --name`, then make sure the whole process group is gone (procs.mjs).
+ * Several clusters at once (D's hosts): every one is asked to stop and waited
+ * for first, since stopServer() ends with a sweep that SIGKILLs every process
+ * the bench started (a cluster still stopping would be killed by it).
+ */
+async function stopCluster(...sts) {
   const t0 = Date.now();
-  let stopError = null;
-  if (!server.exited) {
+  const asked = await Promise.all(sts.map(async ({ server, name }) => {
+    if (server.exited) return null;
     try {
       await run(process.execPath, [cli, 'stop', '--name', name], { env: clusterEnv, timeout: cfg.stopTimeoutMs });
+      return null;
     } catch (e) {
-      stopError = (e.stderr || e.message || String(e)).trim().split('\n')[0];
+      return (e.stderr || e.message || String(e)).trim().split('\n')[0];
     }
+  }));
+  if (sts.length > 1) await Promise.race([Promise.all(sts.map((st) => st.server.exitPromise)), sleep(3000, undefined, { ref: false })]);
+  const out = [];
+  for (const [i, { server }] of sts.entries()) {
+    const info = await stopServer(server, 3000);
+    const stopError = asked[i];
+    out.push({ stopMs: Date.now() - t0, viaCli: !stopError, stopError, graceful: info.graceful, exit: info.exit, leftover: info.leftoverAfterExit, orphansKilled: info.orphansKilled });
   }
-  const info = await stopServer(server, 3000);
-  return { stopMs: Date.now() - t0, viaCli: !stopError, stopError, graceful: info.graceful, exit: info.exit, leftover: info.leftoverAfterExit, orphansKilled: info.orphansKilled };
+  return sts.length === 1 ? out[0] : out;
 }
 
-/** Pool of signed session cookies: GET /new without a cookie, cfg.poolSize times. */
-async function makePool(tag) {
-  const r = await job('pool', { port: cfg.port, count: cfg.poolSize }, 60000);
-  if (r.cookies.length < cfg.poolSize) throw new Error(`${tag}: only ${r.cookies.length}/${cfg.poolSize} sessions made (${r.failed} failed: ${r.failures.join(', ')})`);
+/** Pool of signed session cookies: GET /new without a cookie, cfg.poolSize times (or `count`, on `port`). */
+async function makePool(tag, port = cfg.port, count = cfg.poolSize) {
+  const r = await job('pool', { port, count }, 60000);
+  if (r.cookies.length < count) throw new Error(`${tag}: only ${r.cookies.length}/${count} sessions made (${r.failed} failed: ${r.failures.join(', ')})`);
   return r.cookies;
 }
 
@@ -424,26 +465,7 @@ async function partC() {
     }
   }
   // Medians per contender; busy runs (other processes on the CPUs) are left out when ≥ 2 clean remain.
-  const agg = {};
-  for (const c of contendersC) {
-    const good = results.filter((r) => r.contender === c.id && r.metrics);
-    if (!good.length) continue;
-    const clean = good.filter((r) => !(r.result.foreignCpu >= BUSY));
-    const used = clean.length >= Math.min(2, good.length) ? clean : good;
-    const med = (k) => median(used.map((r) => r.metrics[k]));
-    agg[c.id] = {
-      runs: good.length, used: used.length, busy: good.length - clean.length,
-      failed: results.filter((r) => r.contender === c.id && !r.metrics).length,
-      rps: med('rps'), p50: med('p50'), p90: med('p90'), p99: med('p99'), lagP99: med('lagP99'), saveP99: med('saveP99'),
-      rpsRange: [Math.min(...used.map((r) => r.metrics.rps)), Math.max(...used.map((r) => r.metrics.rps))],
-      errors: good.reduce((n, r) => n + r.metrics.errors, 0), non2xx: good.reduce((n, r) => n + r.metrics.non2xx, 0),
-    };
-  }
-  const base = agg.redis;
-  for (const a of Object.values(agg)) {
-    a.rpsRatio = base?.rps ? Math.round((a.rps / base.rps) * 100) / 100 : null;
-    a.p99Ratio = base?.p99 ? Math.round((a.p99 / base.p99) * 100) / 100 : null;
-  }
+  const agg = aggregateRounds(results, contendersC.map((c) => c.id), 'redis', ['lagP99', 'saveP99']);
   return { results, unavailable, agg, redisKeysDeleted: flushed };
 }
 
@@ -456,6 +478,21 @@ for (const [k, p] of [['redisClient', 'redis'], ['connectRedis', 'connect-redis'
 for (const [k, p] of [['express', 'express'], ['expressSession', 'express-session'], ['fastify', 'fastify']]) {
   try { meta[k] = JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')).version; } catch { meta[k] = 'not installed'; }
 }
+/** When the measured build was made: the newest file under dist/runtime (the tree may be rebuilt while a bench runs). */
+function distBuiltAt() {
+  let newest = 0;
+  const walk = (d, depth) => {
+    if (depth > 6) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  try { walk(join(root, 'dist/runtime'), 0); } catch { return null; }
+  return newest ? new Date(newest).toISOString() : null;
+}
+meta.distBuiltAt = distBuiltAt();
 try {
   const { stdout } = await run('redis-server', ['--version'], { timeout: 3000 });
   meta.redisServer = /v=(\S+)/.exec(stdout)?.[1] ?? stdout.trim();
@@ -464,14 +501,27 @@ log(`shoal session bench: ${cfg.workers} workers, ${cfg.runs} runs${quick ? ', q
 
 let doc;
 try {
-  const A = await partA();
+  const A = parts.has('A') ? await partA() : null;
   await lg.start();
-  const B = await partB();
-  const C = await partC();
+  const B = parts.has('B') ? await partB() : null;
+  const C = parts.has('C') ? await partC() : null;
+  const D = parts.has('D') ? await partD({
+    cfg, quick, log, root, benchDir, tmp, startCluster, stopCluster, statusOf, makePool, cannon, waitQuiet, problems, noteProblems, sessionRow, maxOf,
+    probeJob: (kind, opts, hardMs) => lgProbe.run(kind, opts, hardMs),
+    loadPids: () => ({ load: lg.pid, probe: lgProbe.pid }),
+    cpuMark: () => { const a = cpuSample(ourPids()); return () => foreignCores(a, cpuSample(ourPids())); },
+  }) : null;
   lg.close();
+  lgProbe.close();
   meta.loadavg = { start: Math.round(loadAtStart * 100) / 100, end: Math.round(os.loadavg()[0] * 100) / 100 };
   meta.elapsedS = Math.round((Date.now() - T0) / 1000);
-  doc = { meta, config: cfg, targets: TARGETS, A, B, C, problems };
+  meta.redisServerD = D?.redis?.version ?? null;
+  const builtEnd = distBuiltAt();
+  if (builtEnd !== meta.distBuiltAt) {
+    problems.push(`dist/runtime was rebuilt while the bench ran (newest file ${meta.distBuiltAt} at the start, ${builtEnd} at the end): parts may have measured different builds`);
+    meta.distBuiltAtEnd = builtEnd;
+  }
+  doc = { meta, config: cfg, targets: TARGETS, A, B, C, D, problems };
 } catch (e) {
   log(`FAILED: ${e.stack ?? e}`);
   cleanup();

@@ -1,9 +1,12 @@
 // The session benchmark's verdicts and its BENCHMARKS-sessions.md text.
 import { BUSY } from '../report.mjs';
+import { evaluateD, renderD, summaryD } from './report-d.mjs';
 
 export const TARGETS = {
   readP50Ns: 2000, // A: session read on a worker, p50 ≤ 2 µs
   lagP99Ms: 2, // B: a write visible on every other worker, p99 ≤ 2 ms under load
+  visP99Ms: 10, // D: a change on host A visible on host B through Redis, p99 ≤ 10 ms under load
+  roundTripsPerBatch: 1, // D: Redis round trips per session write batch ≤ 1
 };
 
 const f = (x, d = 2) => (x === null || x === undefined ? '–' : typeof x === 'number' ? String(Math.round(x * 10 ** d) / 10 ** d) : String(x));
@@ -16,10 +19,22 @@ export function evaluate(doc) {
   const { A, B, C } = doc;
   const t = TARGETS;
   const rows = [];
-  for (const [k, label] of [['get', 'session.get on a loaded session'], ['loadGet', 'load(cookie) + get, returning client']]) {
+  for (const [k, label] of A ? [['get', 'session.get on a loaded session'], ['loadGet', 'load(cookie) + get, returning client']] : []) {
     const c = A.cases[k];
     rows.push({ target: `A: ${label}, p50 ≤ 2 µs`, figure: `p50 ${us(c.p50Ns)} (runs ${us(c.p50Range[0])}–${us(c.p50Range[1])}; p99 ${us(c.p99Ns)})`, ok: c.p50Ns <= t.readP50Ns });
   }
+  if (B) rows.push(...evaluateB(B, t));
+  if (C) {
+    const cErr = Object.entries(C.agg).map(([id, a]) => `${id} ${a.errors + a.non2xx}`).join(', ');
+    const cOk = Object.keys(C.agg).length ? Object.values(C.agg).every((a) => a.errors + a.non2xx === 0) : null;
+    rows.push({ target: 'C: no errors or non-2xx on any contender', figure: cErr || 'no run', ok: cOk });
+  }
+  if (doc.D) rows.push(...evaluateD(doc.D, t));
+  return rows;
+}
+
+function evaluateB(B, t) {
+  const rows = [];
   const bErr = B.load ? B.load.errors + B.load.timeouts + B.load.non2xx : null;
   rows.push({
     target: 'B: write visible on every other worker, p99 ≤ 2 ms under load',
@@ -29,9 +44,6 @@ export function evaluate(doc) {
     ok: B.maxLagP99 === null || B.maxLagP99 === undefined ? false : B.maxLagP99 <= t.lagP99Ms,
   });
   rows.push({ target: 'B: no errors, timeouts or non-2xx under load', figure: bErr === null ? 'no run' : `${bErr} (${B.load.rps} req/s)`, ok: bErr === 0 });
-  const cErr = Object.entries(C.agg).map(([id, a]) => `${id} ${a.errors + a.non2xx}`).join(', ');
-  const cOk = Object.keys(C.agg).length ? Object.values(C.agg).every((a) => a.errors + a.non2xx === 0) : null;
-  rows.push({ target: 'C: no errors or non-2xx on any contender', figure: cErr || 'no run', ok: cOk });
   return rows;
 }
 
@@ -51,15 +63,20 @@ export function renderSessionReport(doc) {
   p('');
 
   p('## Machine', '');
-  p(`${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}; Node ${m.node}. shoal ${m.shoal}. autocannon ${m.autocannon}; express ${m.express}, express-session ${m.expressSession}, fastify ${m.fastify}; connect-redis ${m.connectRedis} on node-redis ${m.redisClient}; redis-server ${m.redisServer}.`);
-  p(`Load average ${m.loadavg?.start} at the start, ${m.loadavg?.end} at the end. The load generator, Redis and the ${cfg.workers} workers + the primary share the same ${m.cores} cores.`, '');
+  p(`${m.cpu}, ${m.cores} cores, ${m.memGiB} GiB, ${m.os}; Node ${m.node}. shoal ${m.shoal}${m.distBuiltAt ? `, dist/runtime built ${m.distBuiltAt}` : ''}. autocannon ${m.autocannon}; express ${m.express}, express-session ${m.expressSession}, fastify ${m.fastify}; connect-redis ${m.connectRedis} on node-redis ${m.redisClient}; redis-server ${m.redisServer}.`);
+  p(`Load average ${m.loadavg?.start} at the start, ${m.loadavg?.end} at the end. The load generator, Redis and the ${cfg.workers} workers + the primary share the same ${m.cores} cores (in D: two hosts of one worker and one primary each, Redis, the load generator and the probe).`, '');
+  if (cfg.parts && cfg.parts.length < 4) p(`**Parts run: ${cfg.parts.join(', ')}** (--only): the others are left out of this report.`, '');
 
+  if (A) {
   p('## A. Reading a session on a worker (in process)', '');
   p(`A standalone \`Replica\` (no cluster) holds ${A.sessions.toLocaleString('en')} sessions of ${A.attributes} attributes (${(A.bytes / 1048576).toFixed(1)} MiB). Each timing is \`process.hrtime.bigint()\` around a batch of ${A.cases.get.opsPerBatch} operations on random sessions and keys, divided by ${A.cases.get.opsPerBatch}; ${A.cases.get.batches.toLocaleString('en')} timed batches per case after an untimed warm-up. Percentiles are over the batches (per-op time); each is the median of ${A.runs} run${A.runs > 1 ? 's' : ''}, each run a fresh process.${A.busy ? ` **${A.busy} of ${A.runs} runs saw ≥ ${BUSY} cores of other load** (${A.foreignCpu.join(', ')} cores): the machine was shared, the figures are high.` : ''}`, '');
   p(row(['operation', 'p50', 'p50 range over runs', 'p90', 'p99', 'mean']), row(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const c of Object.values(A.cases)) p(row([c.what, `**${us(c.p50Ns)}**`, `${us(c.p50Range[0])}–${us(c.p50Range[1])}`, us(c.p90Ns), us(c.p99Ns), us(c.meanNs)]));
   p('');
 
+  }
+
+  if (B) {
   p('## B. A write reaching the other workers, under load', '');
   if (B.load) {
     const r = B.load;
@@ -78,7 +95,10 @@ export function renderSessionReport(doc) {
       p(`Polled every ${cfg.pollMs / 1000} s during the load (max over workers of lag p99, ms, each over the last 1024 samples): ${seq}.`, '');
     }
   } else p('No run.', '');
+  }
 
+  const labels = { redis: 'express-session + connect-redis', 'express-shoal': 'express-session + shoal ShoalStore', 'fastify-shoal': 'fastify + shoal/fastify' };
+  if (C) {
   p('## C. A session endpoint, side by side', '');
   p(`Every contender runs under \`shoal start --workers ${cfg.workers}\` (same balancer, least-conn), so only the session layer differs. Route \`GET /visits\`: read a counter from the session, increment it, write it back (the session also holds ten attributes from GET /new). ${cfg.poolSize} sessions are made first; autocannon then runs ${cfg.connections} keep-alive connections for ${cfg.durationMs / 1000} s after a ${cfg.warmupMs / 1000} s warm-up, each request with a random pool cookie. ${cfg.runs} interleaved rounds (the order rotates), medians over rounds. connect-redis reads and writes the whole session per request (GET + SET with EX); ShoalStore writes the changed keys into the host's replicated store; shoal/fastify does the same without express-session. "repl lag p99" is the max over workers of the replication lag p99 after the run (shoal contenders only).`, '');
   const unavailable = Object.entries(C.unavailable ?? {});
@@ -86,7 +106,6 @@ export function renderSessionReport(doc) {
   if (nagle.length && !cfg.appNoDelay) p(`Nagle was on for the connections shoal handed to the workers (GET /sock) in every contender; express writes its response in more than one piece after the session save, so each such response waits for the client's delayed ACK (~40 ms): that, not the store, is what bounds both express contenders here. Rerun with \`--app-nodelay\` to compare the stores without it.`, '');
   p(row(['contender', 'req/s', 'req/s range', 'p50', 'p90', 'p99', 'errors', 'non-2xx', 'req/s vs redis', 'p99 vs redis', 'repl lag p99', 'runs']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
-  const labels = { redis: 'express-session + connect-redis', 'express-shoal': 'express-session + shoal ShoalStore', 'fastify-shoal': 'fastify + shoal/fastify' };
   for (const [id, label] of Object.entries(labels)) {
     const a = C.agg[id];
     if (!a) { p(row([label, C.unavailable?.[id] ? 'unavailable' : 'no run', '', '', '', '', '', '', '', '', '', ''])); continue; }
@@ -97,14 +116,19 @@ export function renderSessionReport(doc) {
   for (const [id, why] of unavailable) p(`- **${id} unavailable**: ${why}`);
   if (unavailable.length) p('');
   p(`Redis keys the bench made (prefix \`${cfg.redisPrefix}\`) were deleted at the end: ${C.redisKeysDeleted?.after ?? '–'} keys.`, '');
+  }
+
+  if (doc.D) p(...renderD(doc, { f, ms, row }));
 
   p('## Problems seen', '');
-  const busyRuns = C.results.filter((r) => r.result?.foreignCpu >= BUSY).length + (B.load?.foreignCpu >= BUSY ? 1 : 0);
+  const dRuns = [...(doc.D?.throughput?.results ?? []), ...(doc.D?.visibility ?? []).map((v) => v.load ? { result: v.load } : null).filter(Boolean), ...(doc.D?.roundTrips?.load ? [{ result: doc.D.roundTrips.load }] : [])];
+  const busyRuns = (C?.results ?? []).filter((r) => r.result?.foreignCpu >= BUSY).length + (B?.load?.foreignCpu >= BUSY ? 1 : 0) + dRuns.filter((r) => r.result?.foreignCpu >= BUSY).length;
   if (!problems.length && !busyRuns) p('None: no errors, timeouts, resets, non-2xx or worker restarts in any run.', '');
   for (const x of problems) p(`- ${x}`);
-  if (busyRuns) p(`- ${busyRuns} load run(s) saw ≥ ${BUSY} cores used by other processes (shared machine); such C runs are left out of the medians when two clean ones remain.`);
+  if (busyRuns) p(`- ${busyRuns} load run(s) saw ≥ ${BUSY} cores used by other processes (shared machine); such C and D throughput runs are left out of the medians when two clean ones remain.`);
   p('');
 
+  if (C) {
   p('## C, every run', '', row(['round', 'contender', 'req/s', 'p50', 'p99', 'max', 'errors', 'non-2xx', 'other CPU (cores)', 'ready', 'stop']), row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const r of C.results) {
     if (!r.metrics) { p(row([r.round, r.contender, `failed: ${String(r.error).split('\n')[0].slice(0, 120)}`, '', '', '', '', '', '', '', ''])); continue; }
@@ -112,16 +136,18 @@ export function renderSessionReport(doc) {
     p(row([r.round, r.contender, f(mm.rps, 0), ms(mm.p50), ms(mm.p99), ms(mm.max), mm.errors, mm.non2xx, f(r.result.foreignCpu), `${r.readyMs} ms`, `${r.stop?.stopMs} ms${r.stop?.viaCli ? '' : ' (CLI stop failed)'}`]));
   }
   p('');
+  }
 
   // Short stdout summary.
   const t = [];
   t.push('session benchmarks' + (cfg.quick ? ' (quick)' : ''));
-  t.push(`A  get p50 ${us(A.cases.get.p50Ns)} p99 ${us(A.cases.get.p99Ns)} | load+get p50 ${us(A.cases.loadGet.p50Ns)} p99 ${us(A.cases.loadGet.p99Ns)} | first load p50 ${us(A.cases.firstLoad.p50Ns)}`);
-  if (B.load) t.push(`B  ${B.load.rps} req/s p99 ${ms(B.load.latency.p99)}, err ${B.load.errors + B.load.timeouts} non-2xx ${B.load.non2xx} | lag p99 max ${ms(B.maxLagP99)} lag max ${ms(B.maxLagMax)} save p99 max ${ms(B.maxSaveP99)}`);
-  for (const [id] of Object.entries(labels)) {
+  if (A) t.push(`A  get p50 ${us(A.cases.get.p50Ns)} p99 ${us(A.cases.get.p99Ns)} | load+get p50 ${us(A.cases.loadGet.p50Ns)} p99 ${us(A.cases.loadGet.p99Ns)} | first load p50 ${us(A.cases.firstLoad.p50Ns)}`);
+  if (B?.load) t.push(`B  ${B.load.rps} req/s p99 ${ms(B.load.latency.p99)}, err ${B.load.errors + B.load.timeouts} non-2xx ${B.load.non2xx} | lag p99 max ${ms(B.maxLagP99)} lag max ${ms(B.maxLagMax)} save p99 max ${ms(B.maxSaveP99)}`);
+  for (const [id] of C ? Object.entries(labels) : []) {
     const a = C.agg[id];
     t.push(`C  ${id.padEnd(14)} ${a ? `${f(a.rps, 0).padStart(6)} req/s  p50 ${ms(a.p50).padStart(9)}  p99 ${ms(a.p99).padStart(9)}  err ${a.errors + a.non2xx}${a.rpsRatio !== null ? `  ×${f(a.rpsRatio)} req/s vs redis` : ''}` : C.unavailable?.[id] ? `unavailable: ${C.unavailable[id].slice(0, 100)}` : 'no run'}`);
   }
+  if (doc.D) t.push(...summaryD(doc.D, { f, ms }));
   for (const x of targets) t.push(`target  ${x.target}: ${x.figure} → ${x.ok === null ? 'n/a' : x.ok ? 'met' : 'MISSED'}`);
   return { md: lines.join('\n').trimEnd(), table: t.join('\n') };
 }
