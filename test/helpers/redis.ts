@@ -40,9 +40,11 @@ function launch(port: number, password: string | undefined, extra: string[] = []
 const started = new Set<ChildProcess>();
 process.once('exit', () => { for (const p of started) p.kill('SIGKILL'); });
 
-export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
+export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string } } = {}): Promise<RedisServer> {
   const port = await freePort();
-  let proc = await launch(port, opts.password);
+  // With TLS the server speaks only TLS on `port` (the plain port is off).
+  const tlsArgs = opts.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-auth-clients', 'no'] : [];
+  let proc = await launch(port, opts.password, tlsArgs);
   started.add(proc);
   const kill = async (): Promise<void> => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
@@ -53,11 +55,11 @@ export async function startRedis(opts: { password?: string } = {}): Promise<Redi
   };
   return {
     port,
-    url: opts.password ? `redis://:${opts.password}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'rediss' : 'redis'}://${opts.password ? `:${opts.password}@` : ''}127.0.0.1:${port}`,
     kill,
     async restart() {
       await kill();
-      proc = await launch(port, opts.password);
+      proc = await launch(port, opts.password, tlsArgs);
       started.add(proc);
     },
   };
