@@ -16,7 +16,7 @@
  */
 import { clearingCookie, readCookie, serializeCookie, type CookieAttributes } from './cookie.js';
 import { newSessionId, sign, unsign } from './ids.js';
-import { deleteAttr, destroySession, getAttr, join, setAttr, touchSession, view, type Delta, type Json } from './model.js';
+import { deleteAttr, destroySession, getAttr, join, setAttr, touchSession, view, type Delta, type Json, type SessionState } from './model.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './manager-options.js';
 import { Replica } from './replica.js';
 import { parseHlc } from './hlc.js';
@@ -84,7 +84,7 @@ export class SessionManager {
       const here = this.#replica.get(id);
       if (here !== undefined) {
         min = this.#replica.shared ? seenVersion(cookieHeader, this.options.cookieName) : undefined;
-        if (min === undefined || !fetch || (maxVersionOf(here) ?? '') >= min) return new Session(this, this.#replica, id, true, secure);
+        if (min === undefined || !fetch || (maxVersionOf(here) ?? '') >= min) return new Session(this, this.#replica, id, true, secure, here);
       }
       missing ??= id;
     }
@@ -127,14 +127,15 @@ export class Session {
   /** The version this request's last write made (the client must find it on any host). */
   #version: string | undefined;
 
-  constructor(manager: SessionManager, replica: Replica, id: string, stored: boolean, secure: boolean) {
+  /** `state`: the session as the caller just read it (saves a second lookup). */
+  constructor(manager: SessionManager, replica: Replica, id: string, stored: boolean, secure: boolean, state?: SessionState) {
     this.#manager = manager;
     this.#replica = replica;
     this.#id = id;
     this.#stored = stored;
     this.#hadCookie = stored;
     this.#secure = secure;
-    if (stored) this.#touchIfDue();
+    if (stored) this.#touchIfDue(state ?? this.#replica.get(id));
   }
 
   /** The session id. Secret: anyone who has it has the session; log redactId(id) at most. */
@@ -260,9 +261,8 @@ export class Session {
     this.#sendCookie = false;
   }
 
-  #touchIfDue(): void {
+  #touchIfDue(s: SessionState | undefined): void {
     const o = this.#manager.options;
-    const s = this.#replica.get(this.#id);
     const now = Date.now();
     if (s === undefined || now - s.touchedAt < o.touchAfterMs) return;
     // Not waited for by save(): a slid expiry is not a change the next request must see.

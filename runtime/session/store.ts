@@ -58,6 +58,8 @@ export class SessionStore {
   #expired = 0;
   #evicted = 0;
   #refused = 0;
+  /** The key last moved to the end of the map by get(), while it is still last (any other insertion clears it). */
+  #mostRecent: string | undefined;
 
   constructor(opts: SessionStoreOptions = {}) {
     const o = resolveOptions(opts);
@@ -87,8 +89,13 @@ export class SessionStore {
   get(id: string): SessionState | undefined {
     const e = this.#live(id);
     if (e === undefined) return undefined;
-    this.#map.delete(id);
-    this.#map.set(id, e);
+    // Already the most recently used (the common case: several reads of one session in one
+    // request): moving it to the end again changes nothing and costs a delete and an insert.
+    if (this.#mostRecent !== id) {
+      this.#map.delete(id);
+      this.#map.set(id, e);
+      this.#mostRecent = id;
+    }
     return e.state;
   }
 
@@ -117,6 +124,7 @@ export class SessionStore {
       return undefined;
     }
     this.#map.set(id, entry);
+    this.#mostRecent = undefined;
     this.#bytes += bytes;
     this.#evict(id);
     return state;
@@ -176,6 +184,7 @@ export class SessionStore {
   /** Forgets every session (the sweeps go on). */
   clear(): void {
     this.#cursor = undefined;
+    this.#mostRecent = undefined;
     this.#map.clear();
     this.#bytes = 0;
   }
@@ -185,6 +194,7 @@ export class SessionStore {
     this.#cancel?.();
     this.#cancel = undefined;
     this.#cursor = undefined;
+    this.#mostRecent = undefined;
     this.#map.clear();
     this.#bytes = 0;
   }
@@ -200,6 +210,7 @@ export class SessionStore {
   }
 
   #remove(id: string, e: Entry): void {
+    if (this.#mostRecent === id) this.#mostRecent = undefined;
     this.#map.delete(id);
     this.#bytes -= e.bytes;
   }
