@@ -15,7 +15,7 @@ import { decodeHash } from '../../runtime/session/redis/codec.js';
 import { waitFor } from '../helpers/http.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 
-const log = pino({ level: 'silent' });
+const log = pino({ level: process.env.T_LOG ?? 'silent' });
 let redis: RedisServer | undefined;
 const links: RedisLink[] = [];
 afterEach(async () => {

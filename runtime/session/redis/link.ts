@@ -77,6 +77,8 @@ export class RedisLink {
   /** How many entries the log had ever received when it held #lastId last (XINFO entries-added): our place, as a count. */
   #ordinal = 0;
   #catchingUp = false;
+  /** Bumped whenever our place is reset (a resync): a log read begun before that is stale. */
+  #placeGen = 0;
   #closed = false;
   #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
   #lastError: string | null = null;
@@ -316,6 +318,7 @@ export class RedisLink {
     const info = await this.#logInfo();
     this.#lastId = info.lastId;
     this.#ordinal = info.added;
+    this.#placeGen++;
   }
 
   /**
@@ -363,8 +366,12 @@ export class RedisLink {
     while (!this.#closed) {
       if (this.#status !== 'ready' || this.#lastId === '$') { await waitMs(this.#o.retryBaseMs); continue; }
       try {
+        const gen = this.#placeGen;
         const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', `${this.#o.prefix}log`, this.#lastId);
-        if (!res || this.#catchingUp) continue;
+        // Dropped, our place unmoved: entries read from a place a resync has since replaced (it
+        // covered them), or that arrived while a reconnect is still catching up (ioredis retries a
+        // read cut by the disconnect; the reconnect decides whether to resume or read everything).
+        if (!res || this.#catchingUp || gen !== this.#placeGen || this.#status !== 'ready') continue;
         // Apply first (the check is a round trip a change should not wait for), then check that
         // nothing between our old place and these entries was trimmed; merging is idempotent, so
         // entries applied before a catch-up do no harm.
@@ -376,7 +383,7 @@ export class RedisLink {
             this.#applyEntry(fields);
           }
         }
-        if (await this.#fellBehind(before)) await this.#catchUp();
+        if (await this.#fellBehind(before) && gen === this.#placeGen) await this.#catchUp();
       } catch (e) {
         if (!this.#closed) { this.#lastError = (e as Error).message; await waitMs(this.#o.retryBaseMs); }
       }
