@@ -24,9 +24,9 @@ import type { Logger } from 'pino';
 import type { SessionChanges } from '../../ipc/messages.js';
 import { randomNodeId } from '../hlc.js';
 import { join, type Delta, type SessionState } from '../model.js';
-import { checkChanges } from '../validate.js';
 import { decodeHash } from './codec.js';
 import { createClient, getMany, readHashes, scanKeys, writeBatch, type Client } from './client.js';
+import { LogPlace, parseEntry } from './log-place.js';
 import { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
 
 export { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
@@ -73,12 +73,8 @@ export class RedisLink {
   #flushing = false;
   #flushTimer: NodeJS.Immediate | undefined;
   #epoch: string | undefined;
-  #lastId = '$';
-  /** How many entries the log had ever received when it held #lastId last (XINFO entries-added): our place, as a count. */
-  #ordinal = 0;
+  readonly #place: LogPlace;
   #catchingUp = false;
-  /** Bumped whenever our place is reset (a resync): a log read begun before that is stale. */
-  #placeGen = 0;
   #closed = false;
   #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
   #lastError: string | null = null;
@@ -90,6 +86,7 @@ export class RedisLink {
     this.#host = host;
     this.#log = log.child({ redis: 'sessions' });
     this.hostId = randomNodeId('h');
+    this.#place = new LogPlace(`${this.#o.prefix}log`);
     const common = {
       ...opts.redisOptions,
       lazyConnect: true,
@@ -231,11 +228,11 @@ export class RedisLink {
       this.#epoch = epoch;
       if (lost) this.#log.warn('redis lost its data (restarted empty): re-seeding it with this host\'s sessions');
       if (lost || this.#reseedOnReturn) await this.#reseed();
-      if (first || lost || (await this.#fellBehind())) {
+      if (first || lost || (await this.#place.behind(this.#cmd))) {
         if (this.#o.mode === 'replicated') await this.#resync();
         else {
           // Redis is the store of record: what this host cached may be stale, so read it again on demand.
-          await this.#position();
+          await this.#place.reset(this.#cmd);
           if (!first) this.#host.invalidate();
           this.#counts.resyncs++;
         }
@@ -300,7 +297,7 @@ export class RedisLink {
   /** Reads every session in Redis (start-up, or a log gap): merge is idempotent, so overlap with the log is harmless. */
   async #resync(): Promise<void> {
     // The log position first: anything written during the scan is then read from the log as well.
-    await this.#position();
+    await this.#place.reset(this.#cmd);
     for await (const keys of scanKeys(this.#cmd, `${this.#o.prefix}s:*`, this.#o.batchSize)) {
       const hashes = await readHashes(this.#cmd, keys);
       const changes: SessionChanges = [];
@@ -313,41 +310,6 @@ export class RedisLink {
     this.#counts.resyncs++;
   }
 
-  /** Reads the log from its current end on. */
-  async #position(): Promise<void> {
-    const info = await this.#logInfo();
-    this.#lastId = info.lastId;
-    this.#ordinal = info.added;
-    this.#placeGen++;
-  }
-
-  /**
-   * True when entries after our place (`ordinal`, by default the current one)
-   * were trimmed before we read them.
-   * Stream ids are not contiguous, so the test counts: the oldest entry
-   * still held is number added - length + 1; anything newer than ours
-   * (number #ordinal + 1) below that is gone. Trimming just after we read
-   * can make it say yes when nothing was missed: then we read every
-   * session again, which is safe, only slower.
-   */
-  async #fellBehind(ordinal = this.#ordinal): Promise<boolean> {
-    if (this.#lastId === '$') return true;
-    const info = await this.#logInfo();
-    return info.added - info.length + 1 > ordinal + 1;
-  }
-
-  async #logInfo(): Promise<{ lastId: string; added: number; length: number }> {
-    let raw: unknown[];
-    try {
-      raw = (await this.#cmd.xinfo('STREAM', `${this.#o.prefix}log`)) as unknown[];
-    } catch (e) {
-      if (/no such key/i.test((e as Error).message)) return { lastId: '0-0', added: 0, length: 0 };
-      throw e;
-    }
-    const field = (name: string): unknown => raw[raw.indexOf(name) + 1];
-    return { lastId: String(field('last-generated-id') ?? '0-0'), added: Number(field('entries-added') ?? 0), length: Number(field('length') ?? 0) };
-  }
-
   /** A gap noticed while reading: catch up as on a reconnect (once at a time). */
   async #catchUp(): Promise<void> {
     if (this.#catchingUp) return;
@@ -355,7 +317,7 @@ export class RedisLink {
     try {
       this.#log.warn('this host fell behind the redis change log (entries trimmed before it read them): reading sessions again');
       if (this.#o.mode === 'replicated') await this.#resync();
-      else { await this.#position(); this.#host.invalidate(); this.#counts.resyncs++; }
+      else { await this.#place.reset(this.#cmd); this.#host.invalidate(); this.#counts.resyncs++; }
     } finally {
       this.#catchingUp = false;
     }
@@ -364,26 +326,26 @@ export class RedisLink {
   /** Reads the log from our position, applying other hosts' changes; waits out outages. */
   async #tailLoop(): Promise<void> {
     while (!this.#closed) {
-      if (this.#status !== 'ready' || this.#lastId === '$') { await waitMs(this.#o.retryBaseMs); continue; }
+      const place = this.#place;
+      if (this.#status !== 'ready' || !place.known) { await waitMs(this.#o.retryBaseMs); continue; }
       try {
-        const gen = this.#placeGen;
-        const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', `${this.#o.prefix}log`, this.#lastId);
+        const gen = place.gen;
+        const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', place.key, place.id);
         // Dropped, our place unmoved: entries read from a place a resync has since replaced (it
         // covered them), or that arrived while a reconnect is still catching up (ioredis retries a
         // read cut by the disconnect; the reconnect decides whether to resume or read everything).
-        if (!res || this.#catchingUp || gen !== this.#placeGen || this.#status !== 'ready') continue;
+        if (!res || this.#catchingUp || gen !== place.gen || this.#status !== 'ready') continue;
         // Apply first (the check is a round trip a change should not wait for), then check that
         // nothing between our old place and these entries was trimmed; merging is idempotent, so
         // entries applied before a catch-up do no harm.
-        const before = this.#ordinal;
+        const before = place.ordinal;
         for (const [, entries] of res) {
           for (const [id, fields] of entries) {
-            this.#lastId = id;
-            this.#ordinal++;
+            place.advance(id);
             this.#applyEntry(fields);
           }
         }
-        if (await this.#fellBehind(before) && gen === this.#placeGen) await this.#catchUp();
+        if (await place.behind(this.#cmd, before) && gen === place.gen) await this.#catchUp();
       } catch (e) {
         if (!this.#closed) { this.#lastError = (e as Error).message; await waitMs(this.#o.retryBaseMs); }
       }
@@ -391,18 +353,10 @@ export class RedisLink {
   }
 
   #applyEntry(fields: string[]): void {
-    let host: string | undefined;
-    let body: string | undefined;
-    for (let i = 0; i + 1 < fields.length; i += 2) {
-      if (fields[i] === 'h') host = fields[i + 1];
-      else if (fields[i] === 'c') body = fields[i + 1];
-    }
-    if (host === this.hostId || body === undefined) return;
-    let changes: unknown;
-    try { changes = JSON.parse(body); } catch { changes = undefined; }
-    const problem = checkChanges(changes);
-    if (problem !== undefined) { this.#log.warn({ problem }, 'skipped a malformed entry in the redis change log'); return; }
-    this.#host.applyRemote(changes as SessionChanges);
+    const entry = parseEntry(fields, this.hostId);
+    if (entry === undefined) return;
+    if ('problem' in entry) this.#log.warn({ problem: entry.problem }, 'skipped a malformed entry in the redis change log');
+    else this.#host.applyRemote(entry.changes);
   }
 }
 
