@@ -21,10 +21,9 @@ import session from 'express-session';
 import type { SessionData } from 'express-session';
 import { deleteAttr, destroySession, join, setAttr, touchSession, view, type Delta, type SessionState } from './model.js';
 import { localReplica } from './manager.js';
-import { MAX_TOUCH_AFTER_MS } from './manager-options.js';
+import { defaultTouchAfterMs, positiveInt } from './manager-options.js';
 import type { Replica } from './replica.js';
 import { DEFAULT_MAX_SESSION_BYTES, DEFAULT_SESSION_TTL_MS } from './store-options.js';
-import { ShoalError } from '../errors.js';
 
 export interface ShoalStoreOptions {
   /** Idle lifetime when the cookie has no maxAge (with one, the session lives as long as its cookie). Default 30 minutes. */
@@ -51,9 +50,9 @@ export class ShoalStore extends session.Store {
 
   constructor(opts: ShoalStoreOptions = {}) {
     super();
-    this.#ttlMs = positive('ttlMs', opts.ttlMs, DEFAULT_SESSION_TTL_MS);
-    this.#maxSessionBytes = positive('maxSessionBytes', opts.maxSessionBytes, DEFAULT_MAX_SESSION_BYTES);
-    this.#touchAfterMs = positive('touchAfterMs', opts.touchAfterMs, Math.max(1, Math.min(MAX_TOUCH_AFTER_MS, Math.floor(this.#ttlMs / 10))));
+    this.#ttlMs = positiveInt('ttlMs', opts.ttlMs, DEFAULT_SESSION_TTL_MS);
+    this.#maxSessionBytes = positiveInt('maxSessionBytes', opts.maxSessionBytes, DEFAULT_MAX_SESSION_BYTES);
+    this.#touchAfterMs = positiveInt('touchAfterMs', opts.touchAfterMs, defaultTouchAfterMs(this.#ttlMs));
     this.#replica = localReplica();
   }
 
@@ -131,12 +130,6 @@ function toExpress(s: SessionState): SessionData {
   const data = JSON.parse(JSON.stringify(view(s))) as ExpressSession;
   data.cookie ??= { originalMaxAge: null } as SessionData['cookie'];
   return data;
-}
-
-function positive(what: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v <= 0) throw new ShoalError('SHOAL_ERR_SESSION_OPTIONS', what, String(v), 'a whole number greater than 0');
-  return v;
 }
 
 export default ShoalStore;

@@ -68,8 +68,6 @@ export class SessionHub {
     this.#nearCache = opts.nearCache === true;
   }
 
-  get members(): number { return this.#members.size; }
-
   stats(): StoreStats & { dropped: number } { return { ...this.store.stats(), dropped: this.#dropped }; }
 
   /** Makes `m` a member and streams it the host's sessions; it answers sess-synced after the last slice. */

@@ -11,6 +11,9 @@ export const DEFAULT_COOKIE_NAME = 'shoal.sid';
 /** A session read this long after its last touch slides its expiry (and replicates the touch): a read-mostly session costs one small message a minute, not one per request. */
 export const MAX_TOUCH_AFTER_MS = 60_000;
 
+/** min(MAX_TOUCH_AFTER_MS, ttlMs / 10), at least 1 ms. */
+export const defaultTouchAfterMs = (ttlMs: number): number => Math.max(1, Math.min(MAX_TOUCH_AFTER_MS, Math.floor(ttlMs / 10)));
+
 export interface CookieOptions {
   /** Default '/'. */
   readonly path?: string;
@@ -53,7 +56,8 @@ export interface ResolvedSessionOptions {
 const bad = (what: string, value: unknown, expected: string): ShoalError =>
   new ShoalError('SHOAL_ERR_SESSION_OPTIONS', what, JSON.stringify(value) ?? String(value), expected);
 
-function positiveInt(what: string, v: unknown, fallback: number): number {
+/** Shared with ShoalStore (express.ts), whose options follow the same rules. */
+export function positiveInt(what: string, v: unknown, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw bad(what, v, 'a whole number greater than 0');
   return v;
@@ -86,6 +90,6 @@ export function resolveSessionOptions(o: SessionOptions | undefined): ResolvedSe
     cookie: Object.freeze({ path, httpOnly, sameSite, secure, ...(c.domain ? { domain: c.domain } : {}), ...(maxAgeMs ? { maxAgeMs } : {}) }),
     ttlMs,
     maxSessionBytes: positiveInt('maxSessionBytes', o.maxSessionBytes, DEFAULT_MAX_SESSION_BYTES),
-    touchAfterMs: positiveInt('touchAfterMs', o.touchAfterMs, Math.max(1, Math.min(MAX_TOUCH_AFTER_MS, Math.floor(ttlMs / 10)))),
+    touchAfterMs: positiveInt('touchAfterMs', o.touchAfterMs, defaultTouchAfterMs(ttlMs)),
   });
 }

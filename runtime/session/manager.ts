@@ -76,21 +76,19 @@ export class SessionManager {
    */
   resolve(cookieHeader: string | undefined, opts: LoadOptions, fetch: boolean): Session | Promise<Session> {
     const secure = opts.secure === true;
+    // The version the client saw elsewhere matters only when hosts share sessions and we may fetch.
+    const min = fetch && this.#replica.shared ? seenVersion(cookieHeader, this.options.cookieName) : undefined;
     let missing: string | undefined;
-    let min: string | undefined;
     for (const value of readCookie(cookieHeader, this.options.cookieName)) {
       const id = this.#verify(value);
       if (id === undefined) continue;
       const here = this.#replica.get(id);
-      if (here !== undefined) {
-        min = this.#replica.shared ? seenVersion(cookieHeader, this.options.cookieName) : undefined;
-        if (min === undefined || !fetch || (maxVersionOf(here) ?? '') >= min) return new Session(this, this.#replica, id, true, secure, here);
-      }
+      if (here !== undefined && (min === undefined || (maxVersionOf(here) ?? '') >= min)) return new Session(this, this.#replica, id, true, secure, here);
       missing ??= id;
     }
     if (!fetch || missing === undefined) return new Session(this, this.#replica, newSessionId(), false, secure);
     const id = missing;
-    return this.#replica.fetch(id, min ?? (this.#replica.shared ? seenVersion(cookieHeader, this.options.cookieName) : undefined)).then(() =>
+    return this.#replica.fetch(id, min).then(() =>
       this.#replica.get(id) === undefined
         ? new Session(this, this.#replica, newSessionId(), false, secure)
         : new Session(this, this.#replica, id, true, secure));
