@@ -5,12 +5,13 @@
 // (D) two hosts sharing sessions through a Redis of the bench's own.
 //   node scripts/bench/sessions.mjs [--quick] [--runs N] [--only A,B,C,D] [--workers N] [--port P]
 //                                   [--out f.json] [--md f.md] [--idle-wait S] [--app-nodelay]
-//                                   [--redis-url redis://127.0.0.1:6379]
+//                                   [--redis-url redis://127.0.0.1:6379] [--d-stages visibility,roundtrips,throughput]
 // Writes scripts/bench/results/sessions-latest.json and BENCHMARKS-sessions.md.
 // --app-nodelay: the apps turn Nagle off on each connection themselves (a
 // comparison run that works around a runtime that leaves it on). --redis-url
 // is C's Redis; D starts its own redis-server (ports --port and --port + 1 for
-// its two hosts).
+// its two hosts). --d-stages runs only some of D's stages (a check of one
+// figure; the report then says "no run" for the others).
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,12 +40,12 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false }, runs: { type: 'string' }, workers: { type: 'string' }, port: { type: 'string' },
     out: { type: 'string' }, md: { type: 'string' }, 'idle-wait': { type: 'string' }, 'app-nodelay': { type: 'boolean', default: false }, 'redis-url': { type: 'string' },
-    only: { type: 'string' },
+    only: { type: 'string' }, 'd-stages': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (args.help) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n').replace(/^\/\/ ?/gm, ''));
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 14).join('\n').replace(/^\/\/ ?/gm, ''));
   process.exit(0);
 }
 
@@ -79,11 +80,16 @@ const cfg = {
     visWrites: quick ? 100 : 300,
     visConnections: 8, // background load while the visibility probe runs
     visLoadMs: quick ? 6000 : 15000, // the probe runs from 1 s in to 1.5 s before the end (or until its writes are done)
+    visPacedShare: 0.5, // the paced load: this share of the req/s the saturating load reached
     visPollTimeoutMs: 2000,
     rtDurationMs: quick ? 3000 : 5000,
     rtConnections: 8,
+    stages: new Set((args['d-stages'] ?? 'visibility,roundtrips,throughput').split(',').map((x) => x.trim()).filter(Boolean)),
   },
 };
+if (![...cfg.d.stages].every((x) => ['visibility', 'roundtrips', 'throughput'].includes(x)) || !cfg.d.stages.size) {
+  console.error('--d-stages takes a list of part D\'s stages: visibility,roundtrips,throughput'); process.exit(2);
+}
 for (const k of ['workers', 'runs', 'port']) {
   if (!Number.isInteger(cfg[k]) || cfg[k] < 1) { console.error(`--${k} must be a whole number ≥ 1`); process.exit(2); }
 }
@@ -246,7 +252,8 @@ async function makePool(tag, port = cfg.port, count = cfg.poolSize) {
 async function cannon(opts) {
   const full = { port: cfg.port, connections: cfg.connections, timeoutMs: cfg.timeoutMs, ...opts };
   const cpu0 = cpuSample(ourPids());
-  const r = await job('cannon', full, full.durationMs + cfg.timeoutMs * 2 + 20000);
+  // With a rate: the paced (open loop) load instead of autocannon's closed loop.
+  const r = await job(full.rate ? 'paced' : 'cannon', full, full.durationMs + cfg.timeoutMs * 2 + 20000);
   r.foreignCpu = foreignCores(cpu0, cpuSample(ourPids()));
   return r;
 }

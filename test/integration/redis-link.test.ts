@@ -169,4 +169,31 @@ describe('redis link', () => {
     await waitFor(() => hb.sessions.size === 800, 15_000, `B to have every session (has ${hb.sessions.size}, ${JSON.stringify(b.stats())})`);
     expect(view(hb.sessions.get('s799')!)).toEqual({ n: 799 });
   });
+
+  it('log entries are numbered one after another whichever host writes them; a log that starts over under a host makes it read everything', async () => {
+    redis = await startRedis();
+    const [ha, hb] = [new FakeHost(), new FakeHost()];
+    const a = await linkFor(redis, ha);
+    const b = await linkFor(redis, hb);
+    for (let i = 0; i < 20; i++) {
+      const [host, link] = i % 2 === 0 ? [ha, a] : [hb, b];
+      host.write(link, `s${i}`, 'n', i, Date.now());
+      await waitFor(() => link.stats().queued === 0, 5_000, 'the write in redis');
+      await new Promise((r) => setTimeout(r, 1)); // its own batch, its own entry
+    }
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      const entries = await r.xrange('t:log', '-', '+');
+      const numbers = entries.map(([, f]) => Number(f[f.indexOf('n') + 1]));
+      expect(numbers).toEqual(numbers.map((_, i) => i + 1));
+      expect(numbers.length).toBeGreaterThanOrEqual(20);
+      await waitFor(() => hb.sessions.size === 20 && ha.sessions.size === 20, 5_000, 'both hosts to have every session');
+      expect(b.stats().resyncs).toBe(1);
+      // The log is deleted (by hand, or a FLUSH of its key) while B reads it: A's next entry is number 1 again.
+      await r.del('t:log');
+      ha.write(a, 'after', 'n', 1, Date.now());
+      await waitFor(() => hb.sessions.has('after'), 5_000, 'B to receive the entry written after the log started over');
+      await waitFor(() => b.stats().resyncs === 2, 5_000, `B to read every session again (${JSON.stringify(b.stats())})`);
+    } finally { r.disconnect(); }
+  });
 });

@@ -9,12 +9,13 @@
  *   round trip per node a batch touches), the log entry after the merges;
  * - SCAN runs on every master;
  * - MGET across slots is refused: GETs, auto-pipelined.
- * The merge script is a defined command (EVALSHA, EVAL on NOSCRIPT), so a
- * node that restarted, or a new one, gets it on first use.
+ * The merge and log scripts are defined commands (EVALSHA, EVAL on
+ * NOSCRIPT), so a node that restarted, or a new one, gets them on first use.
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { SessionChanges } from '../../ipc/messages.js';
 import { encodeDelta } from './codec.js';
+import { LOG_SCRIPT } from './log-place.js';
 import { MERGE_SCRIPT } from './merge-script.js';
 
 export type Client = Redis | Cluster;
@@ -28,11 +29,15 @@ export interface WriteSettings {
   readonly hostId: string;
 }
 
-interface WithMerge { shoalMerge(key: string, ...args: string[]): Promise<unknown> }
+interface WithScripts {
+  shoalMerge(key: string, ...args: string[]): Promise<unknown>;
+  shoalLog(key: string, maxLen: string, host: string, body: string): Promise<unknown>;
+}
 
 export function createClient(url: string, cluster: boolean, opts: RedisOptions): Client {
   const define = (c: Client): Client => {
     c.defineCommand('shoalMerge', { numberOfKeys: 1, lua: MERGE_SCRIPT });
+    c.defineCommand('shoalLog', { numberOfKeys: 1, lua: LOG_SCRIPT });
     return c;
   };
   if (!cluster) return define(new Redis(url, opts));
@@ -61,16 +66,17 @@ const args = (d: SessionChanges[number][1], s: WriteSettings): string[] => {
 
 /** Merges every change and appends the log entry other hosts read; throws if any command failed. */
 export async function writeBatch(c: Client, changes: SessionChanges, s: WriteSettings): Promise<void> {
-  const log = ['MAXLEN', '~', String(s.streamMaxLen), '*', 'h', s.hostId, 'c', JSON.stringify(changes)] as const;
+  const log = [`${s.prefix}log`, String(s.streamMaxLen), s.hostId, JSON.stringify(changes)] as const;
   if (c instanceof Cluster) {
-    await Promise.all(changes.map(([id, d]) => (c as unknown as WithMerge).shoalMerge(`${s.prefix}s:${id}`, ...args(d, s))));
-    await c.xadd(`${s.prefix}log`, ...log);
+    const cs = c as unknown as WithScripts;
+    await Promise.all(changes.map(([id, d]) => cs.shoalMerge(`${s.prefix}s:${id}`, ...args(d, s))));
+    await cs.shoalLog(...log);
     return;
   }
   // One round trip: the merges, then the log entry, in one pipeline.
-  const p = c.pipeline();
-  for (const [id, d] of changes) (p as unknown as WithMerge).shoalMerge(`${s.prefix}s:${id}`, ...args(d, s));
-  p.xadd(`${s.prefix}log`, ...log);
+  const p = c.pipeline() as unknown as WithScripts & ReturnType<Redis['pipeline']>;
+  for (const [id, d] of changes) p.shoalMerge(`${s.prefix}s:${id}`, ...args(d, s));
+  p.shoalLog(...log);
   const results = (await p.exec()) ?? [];
   const failed = results.find(([err]) => err);
   if (failed) throw failed[0]!;

@@ -26,7 +26,7 @@ import { randomNodeId } from '../hlc.js';
 import { join, type Delta, type SessionState } from '../model.js';
 import { decodeHash } from './codec.js';
 import { createClient, getMany, readHashes, scanKeys, writeBatch, type Client } from './client.js';
-import { LogPlace, parseEntry } from './log-place.js';
+import { entryNumber, LogPlace, parseEntry } from './log-place.js';
 import { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
 
 export { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
@@ -74,7 +74,8 @@ export class RedisLink {
   #flushTimer: NodeJS.Immediate | undefined;
   #epoch: string | undefined;
   readonly #place: LogPlace;
-  #catchingUp = false;
+  /** The catch-up under way (a gap noticed while reading), which the log reads wait for. */
+  #catchingUp: Promise<void> | undefined;
   #closed = false;
   #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
   #lastError: string | null = null;
@@ -310,42 +311,57 @@ export class RedisLink {
     this.#counts.resyncs++;
   }
 
-  /** A gap noticed while reading: catch up as on a reconnect (once at a time). */
-  async #catchUp(): Promise<void> {
-    if (this.#catchingUp) return;
-    this.#catchingUp = true;
-    try {
-      this.#log.warn('this host fell behind the redis change log (entries trimmed before it read them): reading sessions again');
-      if (this.#o.mode === 'replicated') await this.#resync();
-      else { await this.#place.reset(this.#cmd); this.#host.invalidate(); this.#counts.resyncs++; }
-    } finally {
-      this.#catchingUp = false;
-    }
+  /**
+   * A gap noticed while reading: catch up as on a reconnect (once at a
+   * time). One that fails leaves the place unknown, so that it is tried
+   * again (by the log loop, or by the reconnect), never skipped.
+   */
+  #catchUp(): Promise<void> {
+    this.#catchingUp ??= (async () => {
+      try {
+        this.#log.warn('this host fell behind the redis change log (entries trimmed before it read them): reading sessions again');
+        if (this.#o.mode === 'replicated') await this.#resync();
+        else { await this.#place.reset(this.#cmd); this.#host.invalidate(); this.#counts.resyncs++; }
+      } catch (e) {
+        this.#place.forget();
+        this.#lastError = (e as Error).message;
+      } finally {
+        this.#catchingUp = undefined;
+      }
+    })();
+    return this.#catchingUp;
   }
 
   /** Reads the log from our position, applying other hosts' changes; waits out outages. */
   async #tailLoop(): Promise<void> {
     while (!this.#closed) {
       const place = this.#place;
-      if (this.#status !== 'ready' || !place.known) { await waitMs(this.#o.retryBaseMs); continue; }
+      if (this.#catchingUp) { await this.#catchingUp; continue; }
+      if (this.#status !== 'ready') { await waitMs(this.#o.retryBaseMs); continue; }
+      if (!place.known) {
+        // A catch-up failed (a reconnect, if Redis went away, covers it instead).
+        await waitMs(this.#o.retryBaseMs);
+        if (this.#status === 'ready' && !place.known) await this.#catchUp();
+        continue;
+      }
       try {
         const gen = place.gen;
         const res = await this.#tail.xread('COUNT', this.#o.batchSize, 'BLOCK', this.#o.blockMs, 'STREAMS', place.key, place.id);
         // Dropped, our place unmoved: entries read from a place a resync has since replaced (it
-        // covered them), or that arrived while a reconnect is still catching up (ioredis retries a
-        // read cut by the disconnect; the reconnect decides whether to resume or read everything).
+        // covered them), or while a catch-up or a reconnect is under way (ioredis retries a read
+        // cut by the disconnect; the reconnect decides whether to resume or read everything).
         if (!res || this.#catchingUp || gen !== place.gen || this.#status !== 'ready') continue;
-        // Apply first (the check is a round trip a change should not wait for), then check that
-        // nothing between our old place and these entries was trimmed; merging is idempotent, so
-        // entries applied before a catch-up do no harm.
-        const before = place.ordinal;
+        // A number out of step means entries after our place were trimmed before we read them:
+        // catch up (the next read waits for it). Merging is idempotent, so applying this batch
+        // first does no harm.
+        let gap = false;
         for (const [, entries] of res) {
           for (const [id, fields] of entries) {
-            place.advance(id);
+            if (!place.advance(id, entryNumber(fields))) gap = true;
             this.#applyEntry(fields);
           }
         }
-        if (await place.behind(this.#cmd, before) && gen === place.gen) await this.#catchUp();
+        if (gap && gen === place.gen) void this.#catchUp();
       } catch (e) {
         if (!this.#closed) { this.#lastError = (e as Error).message; await waitMs(this.#o.retryBaseMs); }
       }

@@ -281,30 +281,41 @@ export async function partD(h) {
       const idle = await h.probeJob('visibility', { ...opts, key: 'vis-idle', deadlineMs: 60000 }, 90000);
       res.idle = { ...summariseVis(idle), foreignCpu: mark(), raw: { polled: idle.samples, arrival: idle.arrival } };
       const paths = [{ path: '/w', weight: 1 }, { path: '/r', weight: 1 }];
+      /** The probe while a background load runs (from 1 s in): { load, probe summary }. */
+      const underLoad = async (key, loadOpts, onLoadDone = () => {}) => {
+        const loadP = h.cannon({ ports, paths, cookies, connections: D.visConnections, durationMs: D.visLoadMs, ...loadOpts });
+        let probe;
+        let load;
+        try {
+          await sleep(1000);
+          probe = await h.probeJob('visibility', { ...opts, key, deadlineMs: D.visLoadMs - 1500 }, D.visLoadMs + 60000);
+        } finally {
+          load = await loadP;
+          onLoadDone();
+        }
+        return { load, vis: { ...summariseVis(probe), foreignCpu: load.foreignCpu, raw: { polled: probe.samples, arrival: probe.arrival } } };
+      };
       const cpu = cpuByRole(await rolePids(pair));
-      const loadP = h.cannon({ ports, paths, cookies, connections: D.visConnections, durationMs: D.visLoadMs, seed: 13 });
-      let loaded;
-      try {
-        await sleep(1000);
-        loaded = await h.probeJob('visibility', { ...opts, key: 'vis-loaded', deadlineMs: D.visLoadMs - 1500 }, D.visLoadMs + 60000);
-      } finally {
-        res.load = await loadP;
-        res.cpu = cpu();
-      }
-      res.loaded = { ...summariseVis(loaded), foreignCpu: res.load.foreignCpu, raw: { polled: loaded.samples, arrival: loaded.arrival } };
+      ({ load: res.load, vis: res.loaded } = await underLoad('vis-loaded', { seed: 13 }, () => { res.cpu = cpu(); }));
+      // The same again under a paced load, a share of the rate the saturating load reached: the
+      // machine busy but not queueing everywhere (at saturation every hop waits for a core).
+      const rate = Math.max(1, Math.round(res.load.rps * D.visPacedShare));
+      ({ load: res.pacedLoad, vis: res.paced } = await underLoad('vis-paced', { seed: 23, rate }));
       res.hosts = await hostStates(tag, pair);
       h.noteProblems(`${tag} (background load)`, res.load, null);
-      for (const [k, v] of [['idle', res.idle], ['loaded', res.loaded]]) {
+      h.noteProblems(`${tag} (paced background load)`, res.pacedLoad, null);
+      for (const [k, v] of [['idle', res.idle], ['loaded', res.loaded], ['paced', res.paced]]) {
         if (v.misses) h.problems.push(`${tag} ${k}: ${v.misses} of ${v.writes} writes never showed on host B within ${D.visPollTimeoutMs} ms`);
         const errs = Object.entries(v.errors ?? {});
         if (errs.length) h.problems.push(`${tag} ${k}: probe errors ${errs.map(([e, n]) => `${e} ×${n}`).join(', ')}`);
       }
       const busy = (x) => (x >= BUSY ? ` — machine busy: ${x} cores used by other processes` : '');
-      for (const [k, v] of [['idle', res.idle], ['loaded', res.loaded]]) {
-        log(`${tag} ${k}: ${v.n}/${v.writes} writes; A->B at B's worker p50 ${v.arrival.p50} p99 ${v.arrival.p99} max ${v.arrival.max} ms (${v.arrival.n} stamped); first poll showing it p50 ${v.polled.p50} p99 ${v.polled.p99} ms, ${Math.round(v.firstPollShare * 100)}% on the first poll (poll ${v.pollRttP50} ms); clock B-probe ${v.clock?.start?.offsetMs}±${v.clock?.start?.plusMinusMs} ms; misses ${v.misses}${k === 'loaded' ? `; load ${res.load.rps} req/s p99 ${res.load.latency.p99} ms` : ''}${busy(v.foreignCpu)}`);
+      for (const [k, v] of [['idle', res.idle], ['loaded', res.loaded], ['paced', res.paced]]) {
+        const bg = k === 'loaded' ? res.load : k === 'paced' ? res.pacedLoad : null;
+        log(`${tag} ${k}: ${v.n}/${v.writes} writes; A->B at B's worker p50 ${v.arrival.p50} p99 ${v.arrival.p99} max ${v.arrival.max} ms (${v.arrival.n} stamped); first poll showing it p50 ${v.polled.p50} p99 ${v.polled.p99} ms, ${Math.round(v.firstPollShare * 100)}% on the first poll (poll ${v.pollRttP50} ms); clock B-probe ${v.clock?.start?.offsetMs}±${v.clock?.start?.plusMinusMs} ms; misses ${v.misses}${bg ? `; load ${bg.rps} req/s${bg.rate ? ` (paced at ${bg.rate})` : ''} p99 ${bg.latency.p99} ms` : ''}${busy(v.foreignCpu)}`);
       }
       if (res.cpu) log(`${tag}: CPU under load (cores): ${Object.entries(res.cpu).map(([k, x]) => `${k} ${x}`).join(', ')}`);
-      for (const [k, v] of [['idle', res.idle], ['loaded', res.loaded]]) {
+      for (const [k, v] of [['idle', res.idle], ['loaded', res.loaded], ['paced', res.paced]]) {
         if (v.unstamped || v.arrival.n < v.n) h.problems.push(`${tag} ${k}: ${v.writes - v.arrival.n} writes seen on host B without an arrival stamp (the value did not come in a sess-delta)`);
         const [c0, c1] = [v.clock?.start, v.clock?.end];
         if (!c0 || !c1) h.problems.push(`${tag} ${k}: the clock check of host B's worker failed (${c0 ? 'end' : 'start'}): arrival figures ${c0 || c1 ? 'corrected by one check only' : 'not corrected'}`);
@@ -338,8 +349,9 @@ export async function partD(h) {
       const px = proxy.stats();
       const after = await commandstats(redis.client);
       const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]).filter(([, n]) => n > 0));
-      const merges = (delta.evalsha ?? 0) + (delta.eval ?? 0);
+      // Commands a script runs count too: each batch's log script call is one EVALSHA (or EVAL) running one XADD.
       const xadd = delta.xadd ?? 0;
+      const merges = (delta.evalsha ?? 0) + (delta.eval ?? 0) - xadd;
       const spans = Object.keys(px.spans).map(Number);
       res.load = r;
       res.proxy = px;
@@ -360,7 +372,7 @@ export async function partD(h) {
       res.hosts = await hostStates(tag, pair);
       h.noteProblems(tag, r, null);
       if (px.parseErrors) h.problems.push(`${tag}: the proxy could not parse ${px.parseErrors} chunks of host A's commands`);
-      log(`${tag}: host A sent ${px.batches} write batches in ${px.writeFlights} round trips (${res.hostA.roundTripsPerBatch} per batch, max ${res.hostA.maxRoundTripsPerBatch}), ${res.hostA.sessionsPerBatch} sessions per batch (max ${px.maxSessionsPerBatch}); Redis saw ${merges} merges + ${xadd} XADD from both hosts (${res.redisSide.commandsPerBatch} commands per batch); load ${r.rps} req/s`);
+      log(`${tag}: host A sent ${px.batches} write batches in ${px.writeFlights} round trips (${res.hostA.roundTripsPerBatch} per batch, max ${res.hostA.maxRoundTripsPerBatch}), ${res.hostA.sessionsPerBatch} sessions per batch (max ${px.maxSessionsPerBatch}); Redis saw ${merges} merges + ${xadd} log entries from both hosts (${res.redisSide.commandsPerBatch} commands per batch); load ${r.rps} req/s`);
     } catch (e) {
       failed(tag, res, e);
     } finally {
@@ -431,9 +443,9 @@ export async function partD(h) {
   }
 
   try {
-    for (const mode of ['replicated', 'distributed']) out.visibility.push(await visibility(mode));
-    out.roundTrips = await roundTrips();
-    out.throughput = await throughput();
+    if (D.stages.has('visibility')) for (const mode of ['replicated', 'distributed']) out.visibility.push(await visibility(mode));
+    if (D.stages.has('roundtrips')) out.roundTrips = await roundTrips();
+    if (D.stages.has('throughput')) out.throughput = await throughput();
     const left = await redis.client.dbsize().catch(() => null);
     out.redis.keysLeft = left;
     out.redis.memory = /used_memory_human:(\S+)/.exec(await redis.client.info('memory').catch(() => ''))?.[1] ?? null;

@@ -5,13 +5,15 @@
 //   cannon: autocannon, keep-alive connections, each request a weighted
 //           random path and a random pool cookie; `ports` spreads the
 //           connections over several servers (connection i to ports[i % n])
+//   paced:  the same requests started on a fixed schedule (rate per second,
+//           evenly spaced) instead of as fast as the connections go
 //   visibility: part D's probe: write on one host, poll another until the
 //           write shows there (see visibility() below)
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
-import { rng } from '../stats.mjs';
+import { pct, rng } from '../stats.mjs';
 import { serveJobs } from '../jobs.mjs';
 
 /** GET path with an optional cookie on a keep-alive agent; resolves { status, setCookie[, body] } or { error }. */
@@ -68,14 +70,19 @@ async function check({ port, cookies, path, timeoutMs = 5000 }) {
   return statuses;
 }
 
-function cannon({ port, ports, paths, cookies, connections, durationMs, timeoutMs, seed = 1 }) {
-  const rand = rng(seed);
+/** A weighted random path of `paths` ({ path, weight }[]) per call, from `rand`. */
+function pathPicker(paths, rand) {
   const total = paths.reduce((s, p) => s + p.weight, 0);
-  const pickPath = () => {
+  return () => {
     let x = rand() * total;
     for (const p of paths) if ((x -= p.weight) < 0) return p.path;
     return paths[paths.length - 1].path;
   };
+}
+
+function cannon({ port, ports, paths, cookies, connections, durationMs, timeoutMs, seed = 1 }) {
+  const rand = rng(seed);
+  const pickPath = pathPicker(paths, rand);
   const sent = Object.fromEntries(paths.map((p) => [p.path, 0]));
   return new Promise((resolve, reject) => {
     autocannon({
@@ -111,6 +118,67 @@ function cannon({ port, ports, paths, cookies, connections, durationMs, timeoutM
       });
     });
   });
+}
+
+/**
+ * Paced load: request i is due at start + i / rate, whatever is still
+ * outstanding (open loop: a slow server does not slow the load down, as
+ * autocannon's overallRate would, whose per-second quota also sends each
+ * second's requests in a burst). Up to `connections` keep-alive connections
+ * (split over `ports`); a request due while all are busy waits for one, and
+ * its latency counts from when it was due, so that waiting is in the
+ * figures. `lateMs` is how late the generator itself started requests.
+ */
+async function paced({ ports, paths, cookies, connections, durationMs, timeoutMs, seed = 1, rate }) {
+  const rand = rng(seed);
+  const pickPath = pathPicker(paths, rand);
+  const agents = ports.map(() => new http.Agent({ keepAlive: true, maxSockets: Math.max(1, Math.ceil(connections / ports.length)) }));
+  const n = Math.max(1, Math.round((rate * durationMs) / 1000));
+  const lat = [];
+  const late = [];
+  const statusCodes = {};
+  let errors = 0;
+  let timeouts = 0;
+  let resets = 0;
+  let ok = 0;
+  const inflight = new Set();
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < n; i++) {
+      const due = t0 + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      late.push(Math.max(0, performance.now() - due));
+      const k = i % ports.length;
+      const p = get(agents[k], ports[k], pickPath(), cookies[Math.floor(rand() * cookies.length)], timeoutMs).then((r) => {
+        inflight.delete(p);
+        if (r.error) {
+          if (r.error === 'ETIMEDOUT') timeouts++;
+          else if (r.error === 'ECONNRESET' || r.error === 'EPIPE') resets++;
+          else errors++;
+          return;
+        }
+        statusCodes[r.status] = (statusCodes[r.status] ?? 0) + 1;
+        if (r.status >= 200 && r.status < 300) ok++;
+        lat.push(performance.now() - due);
+      });
+      inflight.add(p);
+    }
+    await Promise.all(inflight);
+  } finally {
+    for (const a of agents) a.destroy();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  late.sort((a, b) => a - b);
+  const r2 = (x) => (x === undefined || x === null ? null : Math.round(x * 100) / 100);
+  const non2xx = Object.entries(statusCodes).reduce((m, [c, k]) => (c.startsWith('2') ? m : m + k), 0);
+  return {
+    connections, rate, paced: true,
+    rps: Math.round((ok / secs) * 10) / 10, ok, total: n, errors, timeouts, resets, non2xx, statusCodes, durationS: r2(secs),
+    latency: { mean: r2(lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length)), p50: r2(pct(lat, 50)), p90: r2(pct(lat, 90)), p99: r2(pct(lat, 99)), max: r2(lat.at(-1)) },
+    lateMs: { p50: r2(pct(late, 50)), p99: r2(pct(late, 99)), max: r2(late.at(-1)) },
+  };
 }
 
 /**
@@ -229,4 +297,4 @@ async function visibility({ writePort, readPort, count, deadlineMs, pollTimeoutM
   };
 }
 
-serveJobs({ pool, check, cannon, visibility });
+serveJobs({ pool, check, cannon, paced, visibility });

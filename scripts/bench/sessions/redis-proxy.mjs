@@ -6,22 +6,26 @@
 // client bytes that arrive after the server has answered something open a new
 // flight; client bytes that arrive before any answer belong to the same one
 // (the client did not wait). A session write batch is the merges (EVALSHA, or
-// EVAL the first time on a connection) up to and including the XADD of the
-// log entry that ends it; its round trips are the flights its commands were
-// sent in. Caveat: a batch bigger than a socket buffer (~64 KiB) could see
+// EVAL the first time on a connection, on a session key) up to and including
+// the log entry that ends it (the same, on the `<prefix>log` key: the log
+// script appends and numbers the entry); its round trips are the flights its
+// commands were sent in. Caveat: a batch bigger than a socket buffer (~64 KiB) could see
 // Redis answer its first commands before its last ones arrive, which this
 // would count as two flights though the client never waited; the batches
 // here are a few KiB.
 import net from 'node:net';
 
-const MERGE = new Set(['EVALSHA', 'EVAL']);
+const SCRIPT = new Set(['EVALSHA', 'EVAL']);
+/** A script call's first key (EVAL[SHA] script numkeys key …) names the log: the batch's last command. */
+const isLogKey = (key) => typeof key === 'string' && key.endsWith('log');
 
-/** Incremental parser of client requests: calls onCommand(NAME) for each complete command. */
+/** Incremental parser of client requests: calls onCommand(NAME, firstArgs) for each complete command (its first 3 arguments). */
 function requestParser(onCommand) {
   let buf = Buffer.alloc(0);
-  // State of the command being read: bulks left, the name once read, bytes to skip.
+  // State of the command being read: bulks left, the name once read, its first arguments, bytes to skip.
   let left = 0;
   let name = null;
+  let argv = [];
   let bulkLen = -1;
   return (chunk) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
@@ -31,9 +35,10 @@ function requestParser(onCommand) {
         // Inside a bulk: need bulkLen bytes + CRLF.
         if (buf.length - at < bulkLen + 2) break;
         if (name === null) name = buf.toString('latin1', at, at + bulkLen).toUpperCase();
+        else if (argv.length < 3) argv.push(buf.toString('latin1', at, at + bulkLen));
         at += bulkLen + 2;
         bulkLen = -1;
-        if (--left === 0) { onCommand(name); name = null; }
+        if (--left === 0) { onCommand(name, argv); name = null; argv = []; }
         continue;
       }
       const start = at;
@@ -46,10 +51,11 @@ function requestParser(onCommand) {
         if (type === 0x2a /* * */) {
           left = n;
           name = null;
-          if (left <= 0) { left = 0; onCommand('(empty)'); }
+          argv = [];
+          if (left <= 0) { left = 0; onCommand('(empty)', []); }
         } else {
           // An inline command (telnet style): the first word is the name.
-          onCommand(buf.toString('latin1', start, eol).trim().split(/\s+/)[0].toUpperCase() || '(inline)');
+          onCommand(buf.toString('latin1', start, eol).trim().split(/\s+/)[0].toUpperCase() || '(inline)', []);
         }
       } else if (type === 0x24 /* $ */) {
         bulkLen = n;
@@ -71,9 +77,9 @@ export async function startRedisProxy(targetPort) {
   const reset = () => {
     totals = {
       flights: 0, // every flight on every connection
-      writeFlights: 0, // flights that carried a merge or an XADD
-      batches: 0, // XADDs: one per batch
-      merges: 0, // EVALSHA / EVAL in batches
+      writeFlights: 0, // flights that carried a merge or a log entry
+      batches: 0, // log entries: one per batch
+      merges: 0, // EVALSHA / EVAL of the merge script in batches
       evals: 0, // of which EVAL (the script sent whole: first use on a connection, or after NOSCRIPT)
       spans: {}, // flights a batch spanned -> batches
       maxSessionsPerBatch: 0,
@@ -90,18 +96,19 @@ export async function startRedisProxy(targetPort) {
     upstream.setNoDelay(true);
     const c = { flight: 0, answered: true, batchFlights: new Set(), batchMerges: 0, flightHasWrite: false };
     conns.add(c);
-    const parse = requestParser((name) => {
-      totals.commands[name] = (totals.commands[name] ?? 0) + 1;
-      const write = MERGE.has(name) || name === 'XADD';
-      if (write) {
+    const parse = requestParser((name, argv) => {
+      const logEntry = SCRIPT.has(name) && isLogKey(argv[2]);
+      const label = logEntry ? `${name} (log)` : name;
+      totals.commands[label] = (totals.commands[label] ?? 0) + 1;
+      if (SCRIPT.has(name)) {
         c.batchFlights.add(c.flight);
         if (!c.flightHasWrite) { c.flightHasWrite = true; totals.writeFlights++; }
       }
-      if (MERGE.has(name)) {
+      if (name === 'EVAL') totals.evals++;
+      if (SCRIPT.has(name) && !logEntry) {
         totals.merges++;
         c.batchMerges++;
-        if (name === 'EVAL') totals.evals++;
-      } else if (name === 'XADD') {
+      } else if (logEntry) {
         totals.batches++;
         const span = c.batchFlights.size;
         totals.spans[span] = (totals.spans[span] ?? 0) + 1;
