@@ -78,9 +78,8 @@ export class LogPlace {
   /**
    * True when entries after `n` (by default our place) were trimmed before
    * we read them (the oldest entry held is numbered past n + 1), or the log
-   * started over (its newest entry is numbered below n). Trimming just after
-   * a read can make it say yes when nothing was missed: the caller then
-   * reads every session again, which is safe, only slower.
+   * started over (its newest entry is numbered below n). Asked on a
+   * reconnect, before reading on: an entry past n that is gone was missed.
    */
   async behind(c: Client, n = this.n): Promise<boolean> {
     if (!this.known) return true;
