@@ -16,12 +16,22 @@
  *
  * Saves resolve once every worker of the host has the change (see
  * replica.ts), so the response goes out after that.
+ *
+ * Hosts sharing sessions through Redis: a save that changed something sets
+ * the version cookie (`<cookieName>.v`, as the fastify plugin does), and
+ * `store.versionCheck()`, used before session(), hands the version the
+ * client saw to get(), which reads the session from Redis first when this
+ * host's copy is older (read-your-writes when a client changes host).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import session from 'express-session';
 import type { SessionData } from 'express-session';
+import { serializeCookie, type SameSite } from './cookie.js';
 import { deleteAttr, destroySession, join, setAttr, touchSession, view, type Delta, type SessionState } from './model.js';
-import { localReplica } from './manager.js';
-import { defaultTouchAfterMs, positiveInt } from './manager-options.js';
+import { localReplica, seenVersion, versionCookieName } from './manager.js';
+import { cookieNameOption, defaultTouchAfterMs, positiveInt } from './manager-options.js';
+import { maxVersionOf } from './validate.js';
 import type { Replica } from './replica.js';
 import { DEFAULT_MAX_SESSION_BYTES, DEFAULT_SESSION_TTL_MS } from './store-options.js';
 
@@ -32,7 +42,12 @@ export interface ShoalStoreOptions {
   readonly maxSessionBytes?: number;
   /** An unchanged session slides its expiry at most this often. Default min(60 s, ttl / 10). */
   readonly touchAfterMs?: number;
+  /** express-session's `name` (default 'connect.sid'): the version cookie is named after it. */
+  readonly cookieName?: string;
 }
+
+/** express-session's own default cookie name. */
+const EXPRESS_SESSION_COOKIE = 'connect.sid';
 
 type Callback = (err?: unknown) => void;
 type Loaded = Map<string, string>;
@@ -45,6 +60,12 @@ export class ShoalStore extends session.Store {
   readonly #ttlMs: number;
   readonly #maxSessionBytes: number;
   readonly #touchAfterMs: number;
+  /** express-session's cookie name, and the version cookie named after it. */
+  readonly #cookieName: string;
+  readonly #versionCookie: string;
+  /** The version the request's client saw on some host (its version cookie), from versionCheck() to get(). */
+  readonly #seen = new AsyncLocalStorage<string>();
+  #warnedOrder = false;
   /** What each request loaded, key by key as JSON text: the base its save is compared with. */
   readonly #loaded = new WeakMap<object, Loaded>();
 
@@ -53,15 +74,37 @@ export class ShoalStore extends session.Store {
     this.#ttlMs = positiveInt('ttlMs', opts.ttlMs, DEFAULT_SESSION_TTL_MS);
     this.#maxSessionBytes = positiveInt('maxSessionBytes', opts.maxSessionBytes, DEFAULT_MAX_SESSION_BYTES);
     this.#touchAfterMs = positiveInt('touchAfterMs', opts.touchAfterMs, defaultTouchAfterMs(this.#ttlMs));
+    this.#cookieName = cookieNameOption('cookieName', opts.cookieName, EXPRESS_SESSION_COOKIE);
+    this.#versionCookie = versionCookieName(this.#cookieName);
     this.#replica = localReplica();
   }
 
+  /**
+   * Middleware to use before session() when hosts share sessions through
+   * Redis: a client whose version cookie says it saw a newer version of its
+   * session (on another host) than this host holds gets it read from Redis
+   * first. Passes straight through otherwise.
+   */
+  versionCheck(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+    return (req, _res, next) => {
+      if ((req as { session?: unknown }).session !== undefined && !this.#warnedOrder) {
+        this.#warnedOrder = true;
+        // A warning rather than an error: sessions still work, only read-your-writes across hosts waits for the log.
+        process.emitWarning('store.versionCheck() runs after session(), so it cannot pass the version on; app.use() it before session()', 'ShoalWarning');
+      }
+      const min = this.#replica.shared ? seenVersion(req.headers.cookie, this.#cookieName) : undefined;
+      if (min === undefined) next();
+      else this.#seen.run(min, next);
+    };
+  }
+
   override get(sid: string, cb: (err: unknown, session?: SessionData | null) => void): void {
+    const min = this.#seen.getStore();
     const s = this.#replica.get(sid);
-    if (s !== undefined) { cb(null, toExpress(s)); return; }
-    // Read-through: a session this worker does not hold (evicted here, or only in Redis so far).
-    this.#replica.fetch(sid).then((fetched) => {
-      const live = fetched === undefined ? undefined : this.#replica.get(sid);
+    if (s !== undefined && (min === undefined || (maxVersionOf(s) ?? '') >= min)) { cb(null, toExpress(s)); return; }
+    // Read-through: a session this worker does not hold (evicted here, or only in Redis so far), or holds older than the client saw.
+    this.#replica.fetch(sid, min).then(() => {
+      const live = this.#replica.get(sid);
       cb(null, live === undefined ? null : toExpress(live));
     }, (e: unknown) => cb(e));
   }
@@ -90,6 +133,8 @@ export class ShoalStore extends session.Store {
       for (const k of base.keys()) if (!now.has(k)) delta = join(delta, deleteAttr(k, this.#replica.version()));
       delta = join(delta, touchSession(Date.now(), this.#ttlOf(sess)));
       this.#replica.write(sid, delta, this.#maxSessionBytes);
+      const version = maxVersionOf(delta);
+      if (version !== undefined && this.#replica.shared) this.#sendVersion(sess, version);
     } catch (e) {
       cb(e);
       return;
@@ -116,6 +161,26 @@ export class ShoalStore extends session.Store {
     cb(null, this.#replica.store.size);
   }
 
+  /**
+   * Sets the version cookie on the response of the request that saved.
+   * express-session saves before it writes the headers (its end() proxy),
+   * and its Session carries the request; a save after the headers went out
+   * (the app flushed them itself) cannot set it, and the log carries the
+   * change to other hosts within milliseconds anyway.
+   */
+  #sendVersion(sess: SessionData, version: string): void {
+    const res = (sess as { req?: { res?: ServerResponse } }).req?.res;
+    if (res === undefined || res.headersSent) return;
+    const c = sess.cookie as Partial<SessionData['cookie']> | undefined;
+    const line = serializeCookie(this.#versionCookie, version, {
+      path: c?.path ?? '/', domain: c?.domain, httpOnly: c?.httpOnly ?? true, sameSite: sameSiteOf(c?.sameSite), secure: c?.secure === true,
+    });
+    // A second save in one request replaces the first one's line.
+    const prev = res.getHeader('set-cookie');
+    const lines = (prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)]).filter((l) => !l.startsWith(`${this.#versionCookie}=`));
+    res.setHeader('set-cookie', [...lines, line]);
+  }
+
   /** The cookie's lifetime when it has one (as connect-redis does), else the store's idle TTL. */
   #ttlOf(sess: SessionData): number {
     const maxAge = sess.cookie?.originalMaxAge;
@@ -124,6 +189,13 @@ export class ShoalStore extends session.Store {
 }
 
 const noop = (): void => {};
+
+/** express-session's sameSite (the `cookie` package's: true means Strict, false or absent none, for which Lax is what browsers apply). */
+function sameSiteOf(v: unknown): SameSite {
+  if (v === true) return 'strict';
+  const s = typeof v === 'string' ? v.toLowerCase() : '';
+  return s === 'strict' || s === 'none' ? s : 'lax';
+}
 
 /** A deep, mutable copy for express-session (the stored values are frozen and shared), with the cookie it expects. */
 function toExpress(s: SessionState): SessionData {

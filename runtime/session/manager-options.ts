@@ -63,12 +63,18 @@ export function positiveInt(what: string, v: unknown, fallback: number): number 
   return v;
 }
 
+/** Shared with ShoalStore too: a cookie name is an RFC 7230 token. */
+export function cookieNameOption(what: string, v: unknown, fallback: string): string {
+  const name = v ?? fallback;
+  if (typeof name !== 'string' || !isCookieName(name)) throw bad(what, name, 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
+  return name;
+}
+
 export function resolveSessionOptions(o: SessionOptions | undefined): ResolvedSessionOptions {
   if (typeof o !== 'object' || o === null) throw bad('(options)', o, "an object such as { secret: '<32+ random characters>' }");
   if (o.secret !== undefined && o.secrets !== undefined) throw bad('secret', '(both secret and secrets)', 'one of secret or secrets');
   const secrets = validateSecrets(o.secrets !== undefined ? [...o.secrets] : o.secret !== undefined ? [o.secret] : []);
-  const cookieName = o.cookieName ?? DEFAULT_COOKIE_NAME;
-  if (typeof cookieName !== 'string' || !isCookieName(cookieName)) throw bad('cookieName', cookieName, 'a cookie name (letters, digits and !#$%&\'*+-.^_`|~)');
+  const cookieName = cookieNameOption('cookieName', o.cookieName, DEFAULT_COOKIE_NAME);
   const c = o.cookie ?? {};
   const sameSite = c.sameSite ?? 'lax';
   if (!['lax', 'strict', 'none'].includes(sameSite)) throw bad('cookie.sameSite', sameSite, "'lax', 'strict' or 'none'");

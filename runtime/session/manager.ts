@@ -270,14 +270,14 @@ export class Session {
 }
 
 /** The cookie that carries the last version a client saw of its session (shared sessions only). */
-const versionCookieName = (name: string): string => `${name}.v`;
+export const versionCookieName = (name: string): string => `${name}.v`;
 
 /**
  * The version the client says it saw, if the cookie holds one. Not signed:
  * a forged one only makes this client's own requests read its session from
  * Redis once more; ids are what must not be forged, and they are signed.
  */
-function seenVersion(cookieHeader: string | undefined, name: string): string | undefined {
+export function seenVersion(cookieHeader: string | undefined, name: string): string | undefined {
   let best: string | undefined;
   for (const v of readCookie(cookieHeader, versionCookieName(name))) if (parseHlc(v) !== undefined && (best === undefined || v > best)) best = v;
   return best;

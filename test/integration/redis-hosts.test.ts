@@ -15,6 +15,7 @@ import { decodeHash, encodeDelta } from '../../runtime/session/redis/codec.js';
 import { MERGE_SCRIPT } from '../../runtime/session/redis/merge-script.js';
 
 const app = path.join(FIXTURES, 'session-fastify.mjs');
+const expressApp = path.join(FIXTURES, 'session-express.mjs');
 const hosts: Cluster[] = [];
 let redis: RedisServer | undefined;
 afterEach(async () => {
@@ -26,8 +27,8 @@ afterEach(async () => {
 /** How long a change may take to reach another host in these tests (p99 on loopback is milliseconds). */
 const VISIBLE_WITHIN_MS = 5_000;
 
-async function host(url: string, extra: string[] = []): Promise<Cluster> {
-  const h = await startCluster(app, { workers: 2, extraArgs: ['--redis', url, ...extra] });
+async function host(url: string, extra: string[] = [], fixture = app): Promise<Cluster> {
+  const h = await startCluster(fixture, { workers: 2, extraArgs: ['--redis', url, ...extra] });
   hosts.push(h);
   return h;
 }
@@ -95,10 +96,13 @@ describe('sessions across hosts through redis', () => {
     expect(a.logs.some((l) => /redis lost its data/.test(String(l.msg)))).toBe(true);
   });
 
-  it.each([['replicated'], ['distributed']])('read-your-writes across hosts (%s): 100 writes on one host each read at once on the other, zero stale', async (mode) => {
+  it.each([
+    ['replicated', app], ['distributed', app], ['replicated, express-session + ShoalStore', expressApp],
+  ])('read-your-writes across hosts (%s): 100 writes on one host each read at once on the other, zero stale', async (label, fixture) => {
     redis = await startRedis();
-    const a = await host(redis.url, ['--sessions', mode]);
-    const b = await host(redis.url, ['--sessions', mode]);
+    const mode = label.split(',')[0]!;
+    const a = await host(redis.url, ['--sessions', mode], fixture);
+    const b = await host(redis.url, ['--sessions', mode], fixture);
     let cookie: string | undefined;
     let stale = 0;
     for (let i = 0; i < 100; i++) {
@@ -148,6 +152,30 @@ describe('sessions across hosts through redis', () => {
     expect(await valueOn(b.port, first.cookie!, 'n')).toBe('old');
     // With it (as host A's response would have set it), B sees its copy is behind and reads Redis.
     expect(await valueOn(b.port, `${first.cookie!}; shoal.sid.v=${version}`, 'n')).toBe('new');
+  });
+
+  it('express-session + ShoalStore: a save sets the version cookie, and a host whose copy is older reads the session from redis', async () => {
+    redis = await startRedis();
+    const b = await host(redis.url, [], expressApp);
+    const first = await getJson(b.port, '/set?k=n&v=old');
+    const lines = [first.headers['set-cookie'] ?? []].flat().map((l) => l.split(';')[0]!);
+    const sid = lines.find((l) => l.startsWith('connect.sid='));
+    const seen = lines.find((l) => l.startsWith('connect.sid.v='));
+    expect(sid).toBeDefined();
+    // The version of the write just made: a hybrid-logical-clock stamp of this host.
+    expect(seen).toMatch(/^connect\.sid\.v=\S+$/);
+    // Reading changes nothing, so no new version is sent.
+    const read = await getJson(b.port, '/get?k=n', { headers: { cookie: sid! } });
+    expect([read.headers['set-cookie'] ?? []].flat().filter((l) => l.startsWith('connect.sid.v='))).toEqual([]);
+    const id = decodeURIComponent(sid!.slice('connect.sid='.length)).slice(2).split('.')[0]!;
+    const version = formatHlc({ wall: Date.now() + 1_000, logical: 0, node: 'other-host' });
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      const [destroyed, touched, expires, ...pairs] = encodeDelta(setAttr('n', 'new', version));
+      await r.eval(MERGE_SCRIPT, 1, `shoal:s:${id}`, destroyed!, touched!, expires!, '60000', '60000', ...pairs);
+    } finally { r.disconnect(); }
+    expect(await valueOn(b.port, sid!, 'n')).toBe('old');
+    expect(await valueOn(b.port, `${sid!}; connect.sid.v=${version}`, 'n')).toBe('new');
   });
 
   it('read-through: a host that holds fewer sessions than exist loads the others from redis on demand', async () => {

@@ -115,9 +115,12 @@ describe('shoal/express (ShoalStore) and express-session', () => {
   type Data = Record<string, unknown>;
   const servers: http.Server[] = [];
 
-  async function start(store: session.Store): Promise<number> {
+  /** `check`: where store.versionCheck() goes relative to session(), if anywhere. */
+  async function start(store: session.Store, check?: 'before' | 'after'): Promise<number> {
     const app = express();
+    if (check === 'before') app.use((store as ShoalStore).versionCheck());
     app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
+    if (check === 'after') app.use((store as ShoalStore).versionCheck());
     app.get('/visits', (req, res) => {
       const s = req.session as unknown as Data;
       s.visits = Number(s.visits ?? 0) + 1;
@@ -163,6 +166,32 @@ describe('shoal/express (ShoalStore) and express-session', () => {
     expect((await get(port, '/visits', headers)).json()).toEqual({ visits: 2 });
     expect((await get(port, '/visits', headers)).json()).toEqual({ visits: 3 });
     expect((await get(port, '/visits')).json()).toEqual({ visits: 1 }); // another client
+  });
+
+  it('outside hosts sharing redis: no version cookie, and versionCheck() passes every request through', async () => {
+    const port = await start(new ShoalStore(), 'before');
+    const first = await get(port, '/visits', { cookie: 'connect.sid.v=0000000000000000.0000.x' });
+    expect(first.cookies).toHaveLength(1);
+    expect(first.cookies[0]).toMatch(/^connect\.sid=/);
+    const headers = cookieOf(first.cookies[0]);
+    expect((await get(port, '/visits', headers)).json()).toEqual({ visits: 2 });
+  });
+
+  it('versionCheck() used after session() says so once, as a ShoalWarning, and sessions still work', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => { if (w.name === 'ShoalWarning') warnings.push(w); };
+    process.on('warning', onWarning);
+    try {
+      const port = await start(new ShoalStore(), 'after');
+      const first = await get(port, '/visits');
+      expect((await get(port, '/visits', cookieOf(first.cookies[0]))).json()).toEqual({ visits: 2 });
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.message)).toEqual(['store.versionCheck() runs after session(), so it cannot pass the version on; app.use() it before session()']);
+    } finally { process.off('warning', onWarning); }
+  });
+
+  it('a cookieName that is not a cookie name is refused, naming the option', () => {
+    expect(() => new ShoalStore({ cookieName: 'a b' })).toThrow(expect.objectContaining({ code: 'SHOAL_ERR_SESSION_OPTIONS', message: expect.stringMatching(/cookieName/) }));
   });
 
   it('ShoalStore keeps both keys of parallel requests of one client: zero lost in 50 rounds', async () => {

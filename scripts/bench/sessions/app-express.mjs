@@ -35,6 +35,8 @@ if (kind === 'redis') {
 const app = express();
 app.disable('x-powered-by');
 app.set('etag', false);
+// ShoalStore's read-your-writes check across hosts, as the README has it (a pass-through for connect-redis's store).
+if (kind === 'shoal') app.use(store.versionCheck());
 app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false }));
 let made = 0;
 
