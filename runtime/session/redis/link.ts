@@ -12,8 +12,8 @@
  * - The log is a stream trimmed to about streamMaxLen entries. A host
  *   resumes from the last id it read; one that fell behind the trimmed log,
  *   or that starts, reads every session instead (SCAN + HGETALL).
- * - Outages lose nothing: changes wait in a queue (joined per session) and
- *   go out when Redis is back. Past the queue's bound the queue is dropped
+ * - Outages lose nothing: changes wait in a queue (change-queue.ts, joined
+ *   per session) and go out when Redis is back. Past the queue's bound the queue is dropped
  *   and the host re-seeds Redis with its whole replica on return: the
  *   replica holds every change, so the queue is only a shortcut. Redis that
  *   comes back empty (restarted without persistence; an epoch key tells) is
@@ -23,13 +23,16 @@
 import type { Logger } from 'pino';
 import type { SessionChanges } from '../../ipc/messages.js';
 import { randomNodeId } from '../hlc.js';
-import { join, type Delta, type SessionState } from '../model.js';
+import type { Delta, SessionState } from '../model.js';
+import { ChangeQueue } from './change-queue.js';
 import { decodeHash } from './codec.js';
-import { createClient, getMany, readHashes, scanKeys, writeBatch, type Client } from './client.js';
+import { createClient, readHashes, scanKeys, writeBatch, type Client } from './client.js';
+import { leaveHosts, listHosts, renewHost, type HostEntry } from './membership.js';
 import { entryNumber, LogPlace, parseEntry } from './log-place.js';
 import { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
 
 export { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
+export type { HostEntry } from './membership.js';
 
 export interface LinkHost {
   /** Sessions that came from other hosts (or from Redis on a resync): merge and pass on to the workers. */
@@ -41,9 +44,6 @@ export interface LinkHost {
   /** This host as the host list shows it (status --cluster): workers, load, sessions. */
   describe(): Record<string, unknown>;
 }
-
-/** A host's entry in the host list. */
-export interface HostEntry { readonly host: string; readonly seenAt: number; readonly self: boolean; readonly [k: string]: unknown }
 
 export interface LinkStats {
   readonly status: RedisStatus;
@@ -63,12 +63,7 @@ export class RedisLink {
   readonly #cmd: Client;
   readonly #tail: Client;
   #status: RedisStatus = 'connecting';
-  #queue = new Map<string, Delta>();
-  /** The batch being written now (its changes are not in Redis for sure yet). */
-  #inflight: Map<string, Delta> | undefined;
-  /** Publishers waiting for the queued changes to be written. */
-  #waiting: (() => void)[] = [];
-  #queuedBytes = 0;
+  readonly #queue: ChangeQueue;
   #reseedOnReturn = false;
   #flushing = false;
   #flushTimer: NodeJS.Immediate | undefined;
@@ -88,6 +83,7 @@ export class RedisLink {
     this.#log = log.child({ redis: 'sessions' });
     this.hostId = randomNodeId('h');
     this.#place = new LogPlace(`${this.#o.prefix}log`);
+    this.#queue = new ChangeQueue(this.#o);
     const common = {
       ...opts.redisOptions,
       lazyConnect: true,
@@ -108,7 +104,7 @@ export class RedisLink {
   get status(): RedisStatus { return this.#status; }
 
   stats(): LinkStats {
-    return { status: this.#status, queued: this.#queue.size, queuedBytes: this.#queuedBytes, ...this.#counts, lastError: this.#lastError };
+    return { status: this.#status, queued: this.#queue.size, queuedBytes: this.#queue.bytes, ...this.#counts, lastError: this.#lastError };
   }
 
   /** Connects both connections; resolves once the first sync is done or Redis is found down (the host serves either way). */
@@ -125,27 +121,14 @@ export class RedisLink {
   /** Every host whose heartbeat is in Redis (this one included), by host id. */
   async hosts(): Promise<HostEntry[]> {
     if (this.#status !== 'ready') return [];
-    const keys: string[] = [];
-    for await (const page of scanKeys(this.#cmd, `${this.#o.prefix}host:*`, this.#o.batchSize)) keys.push(...page);
-    if (keys.length === 0) return [];
-    const values = await getMany(this.#cmd, keys);
-    const out: HostEntry[] = [];
-    for (const v of values) {
-      if (v === null) continue; // expired between SCAN and MGET
-      try {
-        const e = JSON.parse(v) as Record<string, unknown>;
-        out.push({ ...e, host: String(e.host), seenAt: Number(e.seenAt), self: e.host === this.hostId });
-      } catch { /* not ours */ }
-    }
-    return out.sort((a, b) => a.host.localeCompare(b.host));
+    return listHosts(this.#cmd, this.#o.prefix, this.hostId, this.#o.batchSize);
   }
 
   /** Renews this host's entry; it expires hostTtlMs after the last renewal. */
   async #beat(): Promise<void> {
     if (this.#status !== 'ready') return;
-    const entry = { ...this.#host.describe(), host: this.hostId, seenAt: Date.now() };
     try {
-      await this.#cmd.set(`${this.#o.prefix}host:${this.hostId}`, JSON.stringify(entry), 'PX', this.#o.hostTtlMs);
+      await renewHost(this.#cmd, this.#o.prefix, this.hostId, this.#host.describe(), this.#o.hostTtlMs);
     } catch (e) {
       this.#lastError = (e as Error).message;
     }
@@ -159,9 +142,7 @@ export class RedisLink {
 
   /** This host's changes to `id` that Redis may not have yet (queued or being written). */
   pending(id: string): Delta | undefined {
-    const a = this.#inflight?.get(id);
-    const b = this.#queue.get(id);
-    return a === undefined ? b : b === undefined ? a : join(a, b);
+    return this.#queue.pending(id);
   }
 
   /**
@@ -171,30 +152,16 @@ export class RedisLink {
    */
   publish(changes: SessionChanges): Promise<void> {
     if (this.#reseedOnReturn) return Promise.resolve(); // the re-seed will carry them
-    for (const [id, d] of changes) {
-      const prev = this.#queue.get(id);
-      this.#queue.set(id, prev === undefined ? d : join(prev, d));
-      this.#queuedBytes += approxBytes(d);
-    }
-    if (this.#queue.size > this.#o.queueMax || this.#queuedBytes > this.#o.queueMaxBytes) {
+    if (!this.#queue.add(changes)) {
       this.#counts.overflows++;
-      this.#log.warn({ queued: this.#queue.size, bytes: this.#queuedBytes }, 'redis change queue full: dropping it; this host will re-seed Redis with its sessions when Redis is back');
+      this.#log.warn({ queued: this.#queue.size, bytes: this.#queue.bytes }, 'redis change queue full: dropping it; this host will re-seed Redis with its sessions when Redis is back');
       this.#queue.clear();
-      this.#queuedBytes = 0;
       this.#reseedOnReturn = true;
-      this.#release(this.#waiting.splice(0));
       return Promise.resolve();
     }
     if (this.#status !== 'ready') return Promise.resolve();
     this.#flushTimer ??= setImmediate(() => { this.#flushTimer = undefined; void this.#flush(); });
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.#o.writeWaitMs);
-      this.#waiting.push(() => { clearTimeout(timer); resolve(); });
-    });
-  }
-
-  #release(waiters: (() => void)[]): void {
-    for (const w of waiters) w();
+    return this.#queue.wait(this.#o.writeWaitMs);
   }
 
   async close(): Promise<void> {
@@ -203,7 +170,7 @@ export class RedisLink {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     if (this.#status === 'ready' && this.#queue.size > 0) await this.#flush().catch(() => {});
     // Leave the host list at once rather than after the TTL.
-    if (this.#status === 'ready') await this.#cmd.del(`${this.#o.prefix}host:${this.hostId}`).catch(() => {});
+    if (this.#status === 'ready') await leaveHosts(this.#cmd, this.#o.prefix, this.hostId).catch(() => {});
     this.#setStatus('closed');
     this.#tail.disconnect();
     await this.#cmd.quit().catch(() => this.#cmd.disconnect());
@@ -213,7 +180,7 @@ export class RedisLink {
     const from = this.#status;
     if (from === to || from === 'closed') return;
     this.#status = to;
-    if (to !== 'ready') this.#release(this.#waiting.splice(0));
+    if (to !== 'ready') this.#queue.release();
     const level = to === 'down' ? 'warn' : 'info';
     this.#log[level]({ from, to, ...(to === 'down' && this.#lastError ? { err: this.#lastError } : {}) }, `redis ${from} -> ${to}`);
   }
@@ -250,27 +217,16 @@ export class RedisLink {
   async #flush(): Promise<void> {
     if (this.#flushing || this.#queue.size === 0 || this.#status !== 'ready') return;
     this.#flushing = true;
-    const batch = this.#queue;
-    this.#queue = new Map();
-    this.#queuedBytes = 0;
-    this.#inflight = batch;
-    const waiters = this.#waiting.splice(0);
+    const { batch, settle } = this.#queue.take();
     let failed = false;
     try {
       await this.#write([...batch]);
     } catch (e) {
       failed = true;
       this.#lastError = (e as Error).message;
-      for (const [id, d] of batch) {
-        const later = this.#queue.get(id);
-        this.#queue.set(id, later === undefined ? d : join(d, later));
-        this.#queuedBytes += approxBytes(d);
-      }
     } finally {
       this.#flushing = false;
-      this.#inflight = undefined;
-      // Written, or requeued for when Redis is back: either way the responses go out now.
-      this.#release(waiters);
+      settle(!failed);
     }
     if (this.#queue.size === 0 || this.#status !== 'ready') return;
     // A write Redis refused (out of memory, say) while connected is retried after a pause, not in a tight loop.
@@ -375,7 +331,5 @@ export class RedisLink {
     else this.#host.applyRemote(entry.changes);
   }
 }
-
-const approxBytes = (d: Delta): number => JSON.stringify(d).length;
 
 const waitMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
