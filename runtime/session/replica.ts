@@ -143,10 +143,17 @@ export class Replica {
   /**
    * Resolves once every write made here so far is on every worker's channel
    * (see the header); at once outside a cluster. Rejects after ackTimeoutMs.
+   *
+   * It does not send what is queued now: the flush at the end of this turn
+   * of the loop does, so the saves of every request a turn serves share one
+   * message and one ack. Sending each at once cost an IPC write and an ack
+   * per request, and the primary a wake-up for each: express-session +
+   * ShoalStore served 5.2k req/s that way against 6.3k batched, the primary
+   * using 0.24 cores against 0.11 (see the commit).
    */
   replicated(): Promise<void> {
-    this.flush();
-    const seq = this.#seq;
+    // What is queued goes out as the next message, numbered one past the last sent.
+    const seq = this.#outbox.size > 0 ? this.#seq + 1 : this.#seq;
     if (this.#acked >= seq) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -130,6 +130,25 @@ describe('replication through the hub', () => {
     expect(a!.inbox.filter((m) => m.shoal === 'sess-delta')).toEqual([]);
   });
 
+  it('the saves of one turn share one message and one ack; a save whose write already left waits for that message', async () => {
+    const [a, b] = await three();
+    const ids = [newSessionId(), newSessionId(), newSessionId()];
+    const mark = net.events.length;
+    // Three requests served in one turn, each writing then waiting for its save.
+    const saves = ids.map((id, i) => { r(a!).write(id, setAttr('n', i, r(a!).version())); return r(a!).replicated(); });
+    await Promise.all(saves);
+    const after = net.events.slice(mark);
+    expect(after.filter((e) => e === 'hub<-1:sess-write')).toHaveLength(1);
+    expect(after.filter((e) => e === '1<-sess-ack')).toHaveLength(1);
+    for (const [i, id] of ids.entries()) expect(getAttr(r(b!).get(id)!, 'n')).toBe(i);
+    // A save whose write is already on its way waits for that message's ack, not a new one.
+    r(a!).write(ids[0]!, setAttr('n', 9, r(a!).version()));
+    r(a!).flush();
+    await r(a!).replicated();
+    expect(getAttr(r(b!).get(ids[0]!)!, 'n')).toBe(9);
+    expect(net.events.slice(mark).filter((e) => e === 'hub<-1:sess-write')).toHaveLength(2);
+  });
+
   it('a new member gets every session in paced slices, loses no write made meanwhile, and says synced after the last slice', async () => {
     const [a] = await three();
     const ids = Array.from({ length: 300 }, newSessionId);
