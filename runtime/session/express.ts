@@ -17,11 +17,14 @@
  * Saves resolve once every worker of the host has the change (see
  * replica.ts), so the response goes out after that.
  *
- * Hosts sharing sessions through Redis: a save that changed something sets
- * the version cookie (`<cookieName>.v`, as the fastify plugin does), and
- * `store.versionCheck()`, used before session(), hands the version the
- * client saw to get(), which reads the session from Redis first when this
- * host's copy is older (read-your-writes when a client changes host).
+ * Hosts sharing sessions through Redis: `store.versionCheck()`, used
+ * before session(), does what the fastify plugin does with the version
+ * cookie (`<cookieName>.v`). It hands the version the client saw to get(),
+ * which reads the session from Redis first when this host's copy is older;
+ * and a save that changed something puts the new version in that cookie,
+ * written after express-session's own Set-Cookie (versionCheck() wraps
+ * writeHead before session() does, so express-session's header hook runs
+ * first and the session cookie stays the first one, as clients expect).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -66,6 +69,8 @@ export class ShoalStore extends session.Store {
   /** The version the request's client saw on some host (its version cookie), from versionCheck() to get(). */
   readonly #seen = new AsyncLocalStorage<string>();
   #warnedOrder = false;
+  /** The version cookie line each response still has to send (set by a save, written with the headers). */
+  readonly #versionLine = new WeakMap<ServerResponse, string>();
   /** What each request loaded, key by key as JSON text: the base its save is compared with. */
   readonly #loaded = new WeakMap<object, Loaded>();
 
@@ -83,16 +88,23 @@ export class ShoalStore extends session.Store {
    * Middleware to use before session() when hosts share sessions through
    * Redis: a client whose version cookie says it saw a newer version of its
    * session (on another host) than this host holds gets it read from Redis
-   * first. Passes straight through otherwise.
+   * first, and a response that saved a change tells the client its new
+   * version. Passes straight through when sessions are not shared.
    */
   versionCheck(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
-    return (req, _res, next) => {
-      if ((req as { session?: unknown }).session !== undefined && !this.#warnedOrder) {
-        this.#warnedOrder = true;
-        // A warning rather than an error: sessions still work, only read-your-writes across hosts waits for the log.
-        process.emitWarning('store.versionCheck() runs after session(), so it cannot pass the version on; app.use() it before session()', 'ShoalWarning');
+    return (req, res, next) => {
+      if ((req as { session?: unknown }).session !== undefined) {
+        if (!this.#warnedOrder) {
+          this.#warnedOrder = true;
+          // A warning rather than an error: sessions still work, only read-your-writes across hosts waits for the log.
+          process.emitWarning('store.versionCheck() runs after session(), so it cannot pass the version on; app.use() it before session()', 'ShoalWarning');
+        }
+        next();
+        return;
       }
-      const min = this.#replica.shared ? seenVersion(req.headers.cookie, this.#cookieName) : undefined;
+      if (!this.#replica.shared) { next(); return; }
+      this.#writeVersionWithHeaders(res);
+      const min = seenVersion(req.headers.cookie, this.#cookieName);
       if (min === undefined) next();
       else this.#seen.run(min, next);
     };
@@ -172,13 +184,30 @@ export class ShoalStore extends session.Store {
     const res = (sess as { req?: { res?: ServerResponse } }).req?.res;
     if (res === undefined || res.headersSent) return;
     const c = sess.cookie as Partial<SessionData['cookie']> | undefined;
-    const line = serializeCookie(this.#versionCookie, version, {
-      path: c?.path ?? '/', domain: c?.domain, httpOnly: c?.httpOnly ?? true, sameSite: sameSiteOf(c?.sameSite), secure: c?.secure === true,
-    });
     // A second save in one request replaces the first one's line.
-    const prev = res.getHeader('set-cookie');
-    const lines = (prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)]).filter((l) => !l.startsWith(`${this.#versionCookie}=`));
-    res.setHeader('set-cookie', [...lines, line]);
+    this.#versionLine.set(res, serializeCookie(this.#versionCookie, version, {
+      path: c?.path ?? '/', domain: c?.domain, httpOnly: c?.httpOnly ?? true, sameSite: sameSiteOf(c?.sameSite), secure: c?.secure === true,
+    }));
+  }
+
+  /**
+   * Adds the version cookie, if a save left one, when the headers are
+   * written. Installed before express-session installs its own hook the same
+   * way (on-headers), whose hook therefore runs first: the session cookie
+   * comes first in Set-Cookie, the version cookie after it.
+   */
+  #writeVersionWithHeaders(res: ServerResponse): void {
+    const lines = this.#versionLine;
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      const line = lines.get(res);
+      if (line !== undefined) {
+        lines.delete(res);
+        const prev = this.getHeader('set-cookie');
+        this.setHeader('set-cookie', [...(prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)]), line]);
+      }
+      return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse['writeHead'];
   }
 
   /** The cookie's lifetime when it has one (as connect-redis does), else the store's idle TTL. */

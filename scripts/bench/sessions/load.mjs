@@ -41,9 +41,10 @@ async function pool({ port, count, path = '/new', concurrency = 8, timeoutMs = 5
     while (next < count) {
       next++;
       const r = await get(agent, port, path, null, timeoutMs);
-      const line = r.setCookie?.[0];
-      if (r.status === 200 && line) cookies.push(line.slice(0, line.indexOf(';') >>> 0));
-      else failures.push(r.error ?? `status ${r.status}${line ? '' : ', no Set-Cookie'}`);
+      // Every cookie the response sets, as a browser keeps them (the session's, and its version where hosts share Redis).
+      const lines = r.setCookie ?? [];
+      if (r.status === 200 && lines.length > 0) cookies.push(lines.map((l) => l.slice(0, l.indexOf(';') >>> 0)).join('; '));
+      else failures.push(r.error ?? `status ${r.status}${lines.length > 0 ? '' : ', no Set-Cookie'}`);
     }
   }
   try {

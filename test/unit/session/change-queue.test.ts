@@ -9,7 +9,7 @@ const set = (k: string, value: unknown, wall: number): Delta => setAttr(k, value
 const big = { queueMax: 1_000, queueMaxBytes: 1_000_000 };
 /** The size the queue counts for one of the deltas the bound test adds (its JSON length). */
 const oneBytes = JSON.stringify(setAttr('k', 'x'.repeat(40), v(1))).length;
-const valueOf = (d: Delta | undefined, k: string): unknown => d?.attrs?.[k]?.value;
+const valueOf = (d: Delta | undefined, k: string): unknown => (d?.attrs?.[k] as { value?: unknown } | undefined)?.value;
 
 describe('ChangeQueue', () => {
   it('joins changes per session', () => {
