@@ -1,6 +1,8 @@
 /**
  * A real redis-server per test, on a free port, keeping nothing on disk, so
- * a test may kill it and start it again empty (an outage with data loss).
+ * a test may kill it and start it again empty (an outage with data loss);
+ * or, with `persist`, writing every command to an append-only file first, so
+ * that it comes back from a kill with everything it acknowledged.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,7 +16,7 @@ export interface RedisServer {
   readonly url: string;
   /** Stops the server (SIGKILL: an outage, not a shutdown). */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Starts it again on the same port: empty, or with its data when started with `persist`. */
   restart(): Promise<void>;
 }
 
@@ -40,10 +42,16 @@ function launch(port: number, password: string | undefined, extra: string[] = []
 const started = new Set<ChildProcess>();
 process.once('exit', () => { for (const p of started) p.kill('SIGKILL'); });
 
-export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string } } = {}): Promise<RedisServer> {
+export async function startRedis(opts: { password?: string; tls?: { cert: string; key: string }; persist?: boolean } = {}): Promise<RedisServer> {
   const port = await freePort();
   // With TLS the server speaks only TLS on `port` (the plain port is off).
   const tlsArgs = opts.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', opts.tls.cert, '--tls-key-file', opts.tls.key, '--tls-auth-clients', 'no'] : [];
+  if (opts.persist) {
+    // fsync on every write: what Redis answered is on disk when it is killed.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-redis-aof-'));
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    tlsArgs.push('--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir);
+  }
   let proc = await launch(port, opts.password, tlsArgs);
   started.add(proc);
   const kill = async (): Promise<void> => {

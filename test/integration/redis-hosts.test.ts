@@ -97,6 +97,94 @@ describe('sessions across hosts through redis', () => {
   });
 
   it.each([
+    ['empty (no persistence: the hosts re-seed it)', false],
+    ['with its data (append-only file: the hosts replay their queues, no re-seed)', true],
+  ])('redis killed while writes are in flight, then restarted %s: every acknowledged write is on every host', async (_how, persist) => {
+    redis = await startRedis({ persist });
+    const a = await host(redis.url);
+    const b = await host(redis.url);
+    const clients = await mapLimit(Array.from({ length: 6 }, (_, i) => i), 6, async (i) => (await get(i % 2 ? a.port : b.port, '/set?k=start&v=1')).cookie!);
+    // Each client writes a new key per request, alternating hosts, until told to stop: a write load
+    // that is running when Redis dies and when it comes back. Only answered writes count.
+    const acked = clients.map(() => [] as string[]);
+    const failed: string[] = [];
+    let stop = false;
+    const MAX_WRITES_PER_CLIENT = 400; // bounded whatever the timing (a session stays far below 64 KiB)
+    const load = Promise.all(clients.map(async (cookie, c) => {
+      for (let n = 0; !stop && n < MAX_WRITES_PER_CLIENT; n++) {
+        const port = (c + n) % 2 ? a.port : b.port;
+        try {
+          await get(port, `/set?k=w${n}&v=${c}.${n}`, cookie);
+          acked[c]!.push(`w${n}`);
+        } catch (e) { failed.push((e as Error).message); }
+      }
+    }));
+    const written = (): number => acked.reduce((n, l) => n + l.length, 0);
+    await waitFor(async () => written() >= 60, VISIBLE_WITHIN_MS, 'writes before the outage');
+    // Redis stalls first (it holds every write, as a server swapping or saving would), so that
+    // each host has a batch sent and not answered when it dies: ioredis sends it again once Redis
+    // is back, and whatever the path, none of those writes may be lost.
+    const r = new Redis(redis.port, '127.0.0.1');
+    try { await r.client('PAUSE', '10000', 'WRITE'); } finally { r.disconnect(); }
+    const queued = async (h: Cluster): Promise<number> => ((await clusterStatus(h)).primary.redis as { queued: number }).queued;
+    await waitFor(async () => (await queued(a)) > 0 && (await queued(b)) > 0, VISIBLE_WITHIN_MS, 'writes held by redis on both hosts');
+    await redis.kill();
+    const atKill = written();
+    await waitFor(async () => written() >= atKill + 60, VISIBLE_WITHIN_MS, 'writes during the outage');
+    await redis.restart();
+    for (const h of [a, b]) {
+      await waitFor(async () => ((await clusterStatus(h)).primary.redis as { status: string }).status === 'ready', 15_000, 'redis ready again');
+    }
+    const atReturn = written();
+    await waitFor(async () => written() >= atReturn + 60, VISIBLE_WITHIN_MS, 'writes after redis is back');
+    stop = true;
+    await load;
+    // Writes are served from the hosts' copies throughout: none failed.
+    expect(failed).toEqual([]);
+    for (const h of [a, b]) {
+      for (const [c, cookie] of clients.entries()) {
+        await waitFor(async () => {
+          const r = await getJson<{ data: Record<string, string> }>(h.port, '/all', { headers: { cookie } });
+          return acked[c]!.every((k) => r.json.data[k] === `${c}.${k.slice(1)}`);
+        }, VISIBLE_WITHIN_MS, `client ${c}'s ${acked[c]!.length} writes on host ${h.port}`);
+      }
+    }
+    // Only an empty Redis is re-seeded: with its data back, the queues alone carried the outage's writes.
+    expect(a.logs.some((l) => /redis lost its data/.test(String(l.msg)))).toBe(!persist);
+    // Redis has them all too: a host started now reads every one from it.
+    const c2 = await host(redis.url);
+    for (const [c, cookie] of clients.entries()) {
+      const r = await getJson<{ data: Record<string, string> }>(c2.port, '/all', { headers: { cookie } });
+      expect(acked[c]!.filter((k) => r.json.data[k] !== `${c}.${k.slice(1)}`)).toEqual([]);
+    }
+  });
+
+  it('redis refusing writes while connected (out of memory): the writes stay queued, are retried, and reach the other host once it takes them', async () => {
+    redis = await startRedis();
+    const a = await host(redis.url);
+    const b = await host(redis.url);
+    const { cookie } = await get(a.port, '/set?k=before&v=1');
+    await waitFor(async () => (await valueOn(b.port, cookie!, 'before')) === '1', VISIBLE_WITHIN_MS, 'the session on host B');
+    const r = new Redis(redis.port, '127.0.0.1');
+    try {
+      // Every write command now fails with OOM; reads (B's log reads) go on.
+      await r.config('SET', 'maxmemory-policy', 'noeviction');
+      await r.config('SET', 'maxmemory', '1');
+      for (let i = 0; i < 10; i++) await get(a.port, `/set?k=w${i}&v=${i}`, cookie); // served all the same
+      const st = (await clusterStatus(a)).primary.redis as { status: string; queued: number; lastError: string };
+      expect(st.status).toBe('ready');
+      expect(st.queued).toBe(1); // the session's ten writes, joined
+      expect(st.lastError).toMatch(/OOM/);
+      expect(await valueOn(b.port, cookie!, 'w9')).toBeNull();
+      await r.config('SET', 'maxmemory', '0');
+    } finally { r.disconnect(); }
+    for (let i = 0; i < 10; i++) {
+      await waitFor(async () => (await valueOn(b.port, cookie!, `w${i}`)) === String(i), VISIBLE_WITHIN_MS, `w${i} on host B`);
+    }
+    expect(((await clusterStatus(a)).primary.redis as { queued: number }).queued).toBe(0);
+  });
+
+  it.each([
     ['replicated', app], ['distributed', app], ['replicated, express-session + ShoalStore', expressApp],
   ])('read-your-writes across hosts (%s): 100 writes on one host each read at once on the other, zero stale', async (label, fixture) => {
     redis = await startRedis();

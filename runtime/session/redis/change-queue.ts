@@ -33,6 +33,13 @@ export class ChangeQueue {
   }
 
   get size(): number { return this.#queued.size; }
+
+  /** Sessions with changes not in Redis for sure: queued, or in the batch being written (what status shows). */
+  get depth(): number {
+    let n = this.#queued.size;
+    if (this.#inflight) for (const id of this.#inflight.keys()) if (!this.#queued.has(id)) n++;
+    return n;
+  }
   get bytes(): number { return this.#bytes; }
 
   /** Queues changes; false when that takes the queue past a bound (the caller then drops it with clear()). */

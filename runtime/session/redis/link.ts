@@ -104,7 +104,7 @@ export class RedisLink {
   get status(): RedisStatus { return this.#status; }
 
   stats(): LinkStats {
-    return { status: this.#status, queued: this.#queue.size, queuedBytes: this.#queue.bytes, ...this.#counts, lastError: this.#lastError };
+    return { status: this.#status, queued: this.#queue.depth, queuedBytes: this.#queue.bytes, ...this.#counts, lastError: this.#lastError };
   }
 
   /** Connects both connections; resolves once the first sync is done or Redis is found down (the host serves either way). */

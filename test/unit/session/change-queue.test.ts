@@ -40,15 +40,18 @@ describe('ChangeQueue', () => {
     const waited = q.wait(60_000).then(() => { released = true; });
     const { batch, settle } = q.take();
     expect([...batch.keys()]).toEqual(['s1']);
-    expect(q.size).toBe(0);
+    expect([q.size, q.depth]).toEqual([0, 1]); // not queued any more, not in Redis yet either
     expect(valueOf(q.pending('s1'), 'a')).toBe(1);
     q.add([['s1', set('b', 2, 2)]]); // came while the batch was being written: in both
     expect(Object.keys(q.pending('s1')?.attrs ?? {}).sort()).toEqual(['a', 'b']);
+    q.add([['s2', set('a', 3, 3)]]);
+    expect([q.size, q.depth]).toEqual([2, 2]); // s1 counted once
     await Promise.resolve();
     expect(released).toBe(false);
     settle(true);
     await waited;
     expect(Object.keys(q.pending('s1')?.attrs ?? {})).toEqual(['b']);
+    expect(q.depth).toBe(2);
   });
 
   it('a failed batch joins back under what came meanwhile: the later write of an attribute wins', () => {
