@@ -5,6 +5,7 @@
  */
 import { BALANCERS, DEFAULT_BALANCER, type BalancerName } from './scheduler/types.js';
 import { ShoalError } from './errors.js';
+import { DEFAULT_REDIS_OPTIONS } from './session/redis/link-options.js';
 
 export interface ShoalOptions {
   /** Absolute path of the app's entry file. */
@@ -64,6 +65,9 @@ export interface ShoalOptions {
   readonly redisCluster: boolean;
   /** With Redis: every host holds every session (replicated), or Redis is the store and hosts cache (distributed). */
   readonly sessionsMode: SessionsMode;
+  /** Sessions whose changes may wait for Redis (while it is away); past this, or redisQueueMemoryBytes, the queue is dropped and the host re-seeds Redis on return. */
+  readonly redisQueueMax: number;
+  readonly redisQueueMemoryBytes: number;
 }
 
 export const SESSIONS_MODES = ['replicated', 'distributed'] as const;
@@ -90,6 +94,8 @@ export const DEFAULTS = {
   maxSessionMemoryBytes: 64 * 1024 * 1024,
   statusProbeTimeoutMs: 1_000,
   redisPrefix: 'shoal:',
+  redisQueueMax: DEFAULT_REDIS_OPTIONS.queueMax,
+  redisQueueMemoryBytes: DEFAULT_REDIS_OPTIONS.queueMaxBytes,
   sessionsMode: 'replicated',
 } as const;
 
@@ -154,6 +160,8 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     redisOptions: input.redisOptions === undefined ? undefined : Object.freeze({ ...input.redisOptions }),
     sessionsMode: sessionsMode(input.sessionsMode ?? DEFAULTS.sessionsMode, input.redisUrl),
     redisCluster: input.redisCluster ?? false,
+    redisQueueMax: int('--redis-queue-max', input.redisQueueMax ?? DEFAULTS.redisQueueMax, 1),
+    redisQueueMemoryBytes: int('--redis-queue-memory', input.redisQueueMemoryBytes ?? DEFAULTS.redisQueueMemoryBytes, 1),
   };
   return Object.freeze(o);
 }

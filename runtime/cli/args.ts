@@ -56,6 +56,8 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'redis-prefix': { type: 'string', what: 'a key prefix such as shop:' },
   sessions: { type: 'string', what: 'replicated or distributed' },
   'redis-cluster': { type: 'boolean' },
+  'redis-queue-max': { type: 'string', what: 'a number of sessions such as 100000' },
+  'redis-queue-memory': { type: 'string', what: 'a size such as 64M' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 

@@ -10,7 +10,7 @@ import { availableCpus } from '../cpus.js';
 import { resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'sessions'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -107,6 +107,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const redis = str('redis', 'SHOAL_REDIS_URL', 'redis');
   const redisPrefix = str('redis-prefix', 'SHOAL_REDIS_PREFIX', 'redisPrefix');
   const sessionsMode = str('sessions', 'SHOAL_SESSIONS', 'sessions');
+  const redisQueueMax = str('redis-queue-max', 'SHOAL_REDIS_QUEUE_MAX', 'redisQueueMax');
+  const redisQueueMemory = str('redis-queue-memory', 'SHOAL_REDIS_QUEUE_MEMORY', 'redisQueueMemory');
   if (file.redisOptions !== undefined && (typeof file.redisOptions !== 'object' || file.redisOptions === null || Array.isArray(file.redisOptions))) {
     throw new ShoalError('SHOAL_ERR_BAD_CONFIG', configPath, '"redisOptions" must be an object of ioredis options');
   }
@@ -132,6 +134,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(redis ? { redisUrl: redis[0] } : {}),
     ...(redisPrefix ? { redisPrefix: redisPrefix[0] } : {}),
     ...(sessionsMode ? { sessionsMode: sessionsMode[0] as ShoalOptions['sessionsMode'] } : {}),
+    ...(redisQueueMax ? { redisQueueMax: parseCount(redisQueueMax[0], redisQueueMax[1]) } : {}),
+    ...(redisQueueMemory ? { redisQueueMemoryBytes: parseSize(redisQueueMemory[0], redisQueueMemory[1]) } : {}),
     ...(file.redisOptions ? { redisOptions: file.redisOptions } : {}),
     redisCluster: f['redis-cluster'] === true || env.SHOAL_REDIS_CLUSTER === '1' || file.redisCluster === true,
   });

@@ -28,6 +28,9 @@ Options for start:
       --redis URL       share sessions with other hosts through Redis (redis:// or rediss://)
       --redis-prefix P  prefix of every Redis key (default shoal:); one per app
       --redis-cluster   the --redis URL is a node of a Redis Cluster
+      --redis-queue-max N  sessions whose changes may wait while Redis is away (default 100000)
+      --redis-queue-memory SIZE  and their size (default 64M); past either, the queue is dropped
+                        and this host re-seeds Redis with all its sessions when Redis is back
       --sessions MODE   with --redis: replicated (default: every host holds every session) or
                         distributed (Redis is the store; hosts cache, bounded by --max-sessions)
       --verbose         debug logs, and stack traces on errors
@@ -41,7 +44,7 @@ Options for new:
 
 Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
   SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX, SHOAL_SESSIONS,
-  SHOAL_LOG_LEVEL.
+  SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_LOG_LEVEL.
 Flags win over the environment, which wins over shoal.config.json.
 Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.
 Control commands find the cluster by --name, or the only one running.

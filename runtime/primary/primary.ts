@@ -109,7 +109,11 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const distributed = opts.redisUrl !== undefined && opts.sessionsMode === 'distributed';
   const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes, nearCache: distributed });
   const link = opts.redisUrl === undefined ? undefined : new RedisLink(
-    { url: opts.redisUrl, prefix: opts.redisPrefix, mode: opts.sessionsMode, cluster: opts.redisCluster, ...(opts.redisOptions ? { redisOptions: opts.redisOptions } : {}) },
+    {
+      url: opts.redisUrl, prefix: opts.redisPrefix, mode: opts.sessionsMode, cluster: opts.redisCluster,
+      queueMax: opts.redisQueueMax, queueMaxBytes: opts.redisQueueMemoryBytes,
+      ...(opts.redisOptions ? { redisOptions: opts.redisOptions } : {}),
+    },
     { applyRemote: (c) => hub.applyRemote(c), entries: () => hub.store.entries(), describe: () => describeHost(), invalidate: () => hub.invalidate() },
     log,
   );

@@ -50,6 +50,8 @@ describe('bad input', () => {
     { name: '--port without value', args: () => ['start', app, '--port'], code: 2, match: /option --port needs a value/ },
     { name: '--max-sessions 0', args: () => ['start', app, '--max-sessions', '0'], code: 2, match: /invalid value '0' for --max-sessions: expected a whole number of at least 1/ },
     { name: '--max-session-memory lots', args: () => ['start', app, '--max-session-memory', 'lots'], code: 2, match: /invalid value 'lots' for --max-session-memory: expected a size such as 512M/ },
+    { name: '--redis-queue-max 0', args: () => ['start', app, '--redis-queue-max', '0'], code: 2, match: /invalid value '0' for --redis-queue-max: expected a whole number of at least 1/ },
+    { name: '--redis-queue-memory lots', args: () => ['start', app, '--redis-queue-memory', 'lots'], code: 2, match: /invalid value 'lots' for --redis-queue-memory: expected a size such as 512M/ },
     { name: '--port out of range', args: () => ['start', app, '--port', '70000'], code: 2, match: /invalid value '70000' for --port/ },
     { name: 'port in use', args: () => ['start', app, '--port', String(busyPort), '--host', '127.0.0.1', '--workers', '1'], code: 2, match: /port 127\.0\.0\.1:\d+ is already in use; stop what listens there or pick another with --port/ },
   ];

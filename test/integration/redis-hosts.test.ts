@@ -159,6 +159,28 @@ describe('sessions across hosts through redis', () => {
     }
   });
 
+  it('--redis-queue-max: past the bound the outage queue is dropped (logged, counted), and the host re-seeds redis when it is back', async () => {
+    redis = await startRedis({ persist: true });
+    const a = await host(redis.url, ['--redis-queue-max', '3']);
+    const b = await host(redis.url);
+    const cookies: string[] = [];
+    for (let i = 0; i < 5; i++) cookies.push((await get(a.port, `/set?k=n&v=before${i}`)).cookie!);
+    await waitFor(async () => (await valueOn(b.port, cookies[4]!, 'n')) === 'before4', VISIBLE_WITHIN_MS, 'the sessions on host B');
+    await redis.kill();
+    await waitFor(async () => ((await clusterStatus(a)).primary.redis as { status: string }).status === 'down', VISIBLE_WITHIN_MS, 'host A to see redis down');
+    // Five sessions changed while Redis is away: the fourth takes the queue past 3.
+    for (const [i, cookie] of cookies.entries()) await get(a.port, `/set?k=n&v=during${i}`, cookie);
+    const st = (await clusterStatus(a)).primary.redis as { queued: number; overflows: number };
+    expect(st.overflows).toBe(1);
+    expect(a.logs.some((l) => /redis change queue full: dropping it/.test(String(l.msg)))).toBe(true);
+    // Redis comes back with its data (no epoch change): only the re-seed brings the dropped changes.
+    await redis.restart();
+    for (const [i, cookie] of cookies.entries()) {
+      await waitFor(async () => (await valueOn(b.port, cookie, 'n')) === `during${i}`, 15_000, `session ${i}'s change on host B`);
+    }
+    expect(((await clusterStatus(a)).primary.redis as { reseeds: number }).reseeds).toBe(1);
+  });
+
   it('redis refusing writes while connected (out of memory): the writes stay queued, are retried, and reach the other host once it takes them', async () => {
     redis = await startRedis();
     const a = await host(redis.url);
