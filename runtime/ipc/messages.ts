@@ -39,8 +39,12 @@ export type ToWorker =
   | { shoal: 'sess-ack'; seq: number }
   /** `shoal status` asks for the replica's figures. */
   | { shoal: 'sess-probe'; probe: number }
-  /** Answer to sess-fetch: the session (now also in the replica's store), or null if the host and Redis have none. */
-  | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null }
+  /**
+   * Answer to sess-fetch: the session (now also in the replica's store), or
+   * null if the host and Redis have none; `unavailable`: Redis could not be
+   * asked (down), so null only means this host has none.
+   */
+  | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null; unavailable?: true }
   /** Distributed mode: this host missed changes (a gap in the Redis log); forget the cached sessions, they are read again on demand. */
   | { shoal: 'sess-drop' };
 

@@ -115,9 +115,12 @@ export class ShoalStore extends session.Store {
     const s = this.#replica.get(sid);
     if (s !== undefined && (min === undefined || (maxVersionOf(s) ?? '') >= min)) { cb(null, toExpress(s)); return; }
     // Read-through: a session this worker does not hold (evicted here, or only in Redis so far), or holds older than the client saw.
-    this.#replica.fetch(sid, min).then(() => {
+    this.#replica.fetch(sid, min).then(({ known }) => {
       const live = this.#replica.get(sid);
-      cb(null, live === undefined ? null : toExpress(live));
+      if (live !== undefined) cb(null, toExpress(live));
+      // Nobody could tell (Redis down): an empty session under the client's id (express-session
+      // checked its signature), so that what it saves joins its session when Redis is back.
+      else cb(null, known ? null : { cookie: { originalMaxAge: null } } as SessionData);
     }, (e: unknown) => cb(e));
   }
 

@@ -61,6 +61,8 @@ export class SessionHub {
   readonly #nearCache: boolean;
   /** Sessions being read from the shared store, with the changes that arrived meanwhile. */
   readonly #loading = new Map<string, Delta>();
+  /** The last read from the shared store failed: the next failures are not logged again (status shows Redis down). */
+  #loadFailing = false;
 
   constructor(log: Logger, opts: SessionStoreOptions & { nearCache?: boolean } = {}) {
     this.store = new SessionStore(opts);
@@ -117,7 +119,14 @@ export class SessionHub {
   /** Changes from another host (already validated): merge them and pass them to every worker. */
   applyRemote(changes: SessionChanges): void {
     const applied: SessionChanges = [];
-    for (const [id, delta] of changes) if (this.#keep(id, delta) || this.#nearCache) applied.push([id, delta]);
+    for (const [id, delta] of changes) {
+      // A session this host dropped (its bounds) may have changes of its own still waiting for
+      // Redis: they go back in with it, or the copy rebuilt from Redis would lack them for good
+      // (this host never reads its own log entries).
+      const own = this.pending !== undefined && !this.store.has(id) ? this.pending(id) : undefined;
+      const d = own === undefined ? delta : join(delta, own);
+      if (this.#keep(id, d) || this.#nearCache) applied.push([id, d]);
+    }
     if (applied.length === 0) return;
     const msg: ToWorker = { shoal: 'sess-delta', t: preciseNow(), changes: applied };
     for (const m of this.#members) m.send(msg);
@@ -131,7 +140,8 @@ export class SessionHub {
 
   /**
    * A worker asks for a session it does not hold: from the host's copy, else
-   * from the shared store. Always answered, with null if none.
+   * from the shared store. Always answered: with null if none, and marked
+   * unavailable when the shared store could not be asked.
    * Replicated mode: what the shared store had reaches every worker, as a
    * change from another host would. Distributed mode: only the asker, with
    * this host's changes not yet written there and those that arrived while
@@ -150,6 +160,7 @@ export class SessionHub {
       (state) => {
         const during = this.#loading.get(id) ?? {};
         if (first) this.#loading.delete(id);
+        this.#loadFailing = false;
         if (state !== undefined && !this.#nearCache) this.applyRemote([[id, state]]);
         else if (state !== undefined) {
           const whole = join(join(state, during), this.pending?.(id) ?? {});
@@ -159,8 +170,10 @@ export class SessionHub {
       },
       (e: Error) => {
         if (first) this.#loading.delete(id);
-        this.#log.warn({ session: redactId(id), err: e.message }, 'could not load a session from the shared store');
-        from.send({ shoal: 'sess-fetched', req, id, state: null });
+        if (!this.#loadFailing) this.#log.warn({ session: redactId(id), err: e.message }, 'could not load a session from the shared store (no more of these until a read works again)');
+        this.#loadFailing = true;
+        // What this host has, if anything (older than `min`, maybe): better than nothing.
+        from.send({ shoal: 'sess-fetched', req, id, state: this.store.get(id) ?? null, unavailable: true });
       },
     );
   }

@@ -88,10 +88,13 @@ export class SessionManager {
     }
     if (!fetch || missing === undefined) return new Session(this, this.#replica, newSessionId(), false, secure);
     const id = missing;
-    return this.#replica.fetch(id, min).then(() =>
-      this.#replica.get(id) === undefined
-        ? new Session(this, this.#replica, newSessionId(), false, secure)
-        : new Session(this, this.#replica, id, true, secure));
+    return this.#replica.fetch(id, min).then(({ known }) => {
+      if (this.#replica.get(id) !== undefined) return new Session(this, this.#replica, id, true, secure);
+      // Nobody could tell whether it exists (Redis down, or no answer in time): keep the id the
+      // client holds (signed by us, so ours), so that what the request writes joins its session
+      // when Redis is back instead of starting another one the cookie would then point to.
+      return new Session(this, this.#replica, known ? newSessionId() : id, false, secure);
+    });
   }
 
   /** The local replica's figures (sessions, bytes, replication lag). */

@@ -29,6 +29,12 @@ import { preciseNow, Samples } from './samples.js';
 import { SessionStore, type SessionStoreOptions } from './store.js';
 import { maxVersionOf } from './validate.js';
 
+/** How a fetch ended: the session (now in the local store), or none; `known: false` when nobody could tell (Redis down, no answer in time). */
+export interface FetchResult {
+  readonly state: SessionState | undefined;
+  readonly known: boolean;
+}
+
 /** How long save() waits for the primary's ack before it fails the request. */
 export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
 /** How long a request waits for a session fetched from the primary (or Redis) before it goes on with a fresh one. */
@@ -64,7 +70,7 @@ export class Replica {
   readonly #fetchTimeoutMs: number;
   readonly #nearCache: boolean;
   readonly shared: boolean;
-  readonly #fetches = new Map<number, (state: SessionState | undefined) => void>();
+  readonly #fetches = new Map<number, (result: FetchResult) => void>();
   #nextFetch = 1;
   readonly #outbox = new Map<string, Delta>();
   #flushScheduled: NodeJS.Immediate | undefined;
@@ -103,15 +109,16 @@ export class Replica {
    * Asks the primary for a session this replica does not hold (read-through:
    * evicted here, or only in Redis), or holds older than version `min` (a
    * client coming from another host). Resolves with it, now in the local
-   * store, or undefined when nobody has it, outside a cluster, or after
-   * fetchTimeoutMs.
+   * store; with no state when nobody has it or outside a cluster (known);
+   * and with `known: false` when nobody could tell: Redis is down, or no
+   * answer came within fetchTimeoutMs.
    */
-  fetch(id: string, min?: Version): Promise<SessionState | undefined> {
-    if (this.#send === undefined) return Promise.resolve(undefined);
+  fetch(id: string, min?: Version): Promise<FetchResult> {
+    if (this.#send === undefined) return Promise.resolve({ state: undefined, known: true });
     const req = this.#nextFetch++;
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.#fetches.delete(req); resolve(undefined); }, this.#fetchTimeoutMs);
-      this.#fetches.set(req, (state) => { clearTimeout(timer); resolve(state); });
+      const timer = setTimeout(() => { this.#fetches.delete(req); resolve({ state: this.get(id), known: false }); }, this.#fetchTimeoutMs);
+      this.#fetches.set(req, (result) => { clearTimeout(timer); resolve(result); });
       this.#send!(min === undefined ? { shoal: 'sess-fetch', req, id } : { shoal: 'sess-fetch', req, id, min });
     });
   }
@@ -190,7 +197,7 @@ export class Replica {
         this.#fetches.delete(msg.req);
         // Merged even when the request gave up waiting: it is the host's copy all the same.
         if (msg.state) this.#applyRemote(msg.id, msg.state);
-        done?.(msg.state ? this.get(msg.id) : undefined);
+        done?.({ state: msg.state ? this.get(msg.id) : undefined, known: msg.unavailable !== true });
         return undefined;
       }
     }

@@ -181,6 +181,36 @@ describe('sessions across hosts through redis', () => {
     expect(((await clusterStatus(a)).primary.redis as { reseeds: number }).reseeds).toBe(1);
   });
 
+  it.each([
+    ['replicated', app], ['distributed', app], ['replicated, express-session + ShoalStore', expressApp],
+  ])('%s: a session this host dropped (max-sessions), asked for while redis is down, keeps its id; what is written then joins it when redis is back', async (label, fixture) => {
+    const mode = label.split(',')[0]!;
+    redis = await startRedis({ persist: true });
+    // One worker keeping one session: a second session pushes the first out of the host.
+    const a = await startCluster(fixture, { workers: 1, extraArgs: ['--redis', redis.url, '--sessions', mode, '--max-sessions', '1'] });
+    hosts.push(a);
+    const s = (await get(a.port, '/set?k=old&v=1')).cookie!;
+    await get(a.port, '/set?k=other&v=1');
+    await redis.kill();
+    await waitFor(async () => ((await clusterStatus(a)).primary.redis as { status: string }).status === 'down', VISIBLE_WITHIN_MS, 'host A to see redis down');
+    // Nobody can tell now whether the session exists: the request goes on without its data, under its id.
+    const during = await getJson(a.port, '/set?k=new&v=2', { headers: { cookie: s } });
+    expect(during.status).toBe(200);
+    // The session cookie is sent again (shoal/fastify: the session's first write here) or not at
+    // all (express-session: same id, unchanged cookie), never with another id.
+    const name = s.split('=')[0]!;
+    const idOf = (cookie: string): string => cookie.split('=')[1]!.split('.')[0]!;
+    const again = [during.headers['set-cookie'] ?? []].flat().find((l) => l.startsWith(`${name}=`));
+    if (again !== undefined) expect(idOf(again.split(';')[0]!)).toBe(idOf(s));
+    await redis.restart();
+    await waitFor(async () => ((await clusterStatus(a)).primary.redis as { status: string }).status === 'ready', 15_000, 'redis ready again');
+    // The copy made during the outage held only 'new'; the host reads the session again and has both.
+    await waitFor(async () => (await valueOn(a.port, s, 'old')) === '1' && (await valueOn(a.port, s, 'new')) === '2', VISIBLE_WITHIN_MS, 'the whole session on host A');
+    // And Redis has both: a host started now reads them from it.
+    const b = await host(redis.url, ['--sessions', mode], fixture);
+    expect([await valueOn(b.port, s, 'old'), await valueOn(b.port, s, 'new')]).toEqual(['1', '2']);
+  });
+
   it('redis refusing writes while connected (out of memory): the writes stay queued, are retried, and reach the other host once it takes them', async () => {
     redis = await startRedis();
     const a = await host(redis.url);

@@ -75,6 +75,12 @@ export class RedisLink {
   #counts = { overflows: 0, reseeds: 0, resyncs: 0 };
   #lastError: string | null = null;
   #syncing: Promise<void> | undefined;
+  /**
+   * A request asked for a session this host lacks while Redis was away, and
+   * went on without it (keeping the id: see manager.ts): what it wrote is a
+   * part of that session only, so every copy is read again on return.
+   */
+  #missedWhileDown = false;
   #heartbeat: NodeJS.Timeout | undefined;
 
   constructor(opts: RedisLinkOptions, host: LinkHost, log: Logger) {
@@ -134,9 +140,12 @@ export class RedisLink {
     }
   }
 
-  /** One session as Redis holds it (read-through); undefined if absent. Rejects when Redis is not ready. */
+  /** One session as Redis holds it (read-through); undefined if absent. Rejects when Redis is not ready: nobody can tell then. */
   async load(id: string): Promise<SessionState | undefined> {
-    if (this.#status !== 'ready') return undefined;
+    if (this.#status !== 'ready') {
+      this.#missedWhileDown = true;
+      throw new Error(`redis is ${this.#status}`);
+    }
     return decodeHash(await this.#cmd.hgetall(`${this.#o.prefix}s:${id}`));
   }
 
@@ -187,6 +196,8 @@ export class RedisLink {
 
   /** (Re)connected: check whether Redis lost its data, catch up, then send what waited. */
   async #onReady(): Promise<void> {
+    const missed = this.#missedWhileDown;
+    this.#missedWhileDown = false;
     try {
       const epochKey = `${this.#o.prefix}epoch`;
       await this.#cmd.set(epochKey, randomNodeId('e'), 'NX');
@@ -196,7 +207,7 @@ export class RedisLink {
       this.#epoch = epoch;
       if (lost) this.#log.warn('redis lost its data (restarted empty): re-seeding it with this host\'s sessions');
       if (lost || this.#reseedOnReturn) await this.#reseed();
-      if (first || lost || (await this.#place.behind(this.#cmd))) {
+      if (first || lost || missed || (await this.#place.behind(this.#cmd))) {
         if (this.#o.mode === 'replicated') await this.#resync();
         else {
           // Redis is the store of record: what this host cached may be stale, so read it again on demand.
@@ -208,6 +219,7 @@ export class RedisLink {
       this.#setStatus('ready');
       await this.#flush();
     } catch (e) {
+      if (missed) this.#missedWhileDown = true;
       this.#lastError = (e as Error).message;
       this.#log.warn({ err: this.#lastError }, 'redis sync failed; retrying on the next connection');
     }

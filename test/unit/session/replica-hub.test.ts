@@ -48,7 +48,7 @@ class Net {
       this.events.push(`hub<-${id}:${msg.shoal}`);
       if (msg.shoal === 'sess-write') this.hub.write(w.member, msg.seq, msg.t, msg.changes);
       else if (msg.shoal === 'sess-stats') this.hub.answer(w.member, msg.probe, msg.stats);
-      else if (msg.shoal === 'sess-fetch') this.hub.fetch(w.member, msg.req, msg.id);
+      else if (msg.shoal === 'sess-fetch') this.hub.fetch(w.member, msg.req, msg.id, msg.min);
     }, msg);
     const member: Member = {
       id,
@@ -334,11 +334,12 @@ describe('read-through (sess-fetch)', () => {
     a.replica!.store.delete(id); // as an LRU eviction in this worker would
     const fetched = a.replica!.fetch(id);
     await net.settle();
-    expect(view((await fetched)!)).toEqual({ user: 'ann' });
+    const got = await fetched;
+    expect([view(got.state!), got.known]).toEqual([{ user: 'ann' }, true]);
     expect(getAttr(a.replica!.get(id)!, 'user')).toBe('ann');
     const none = a.replica!.fetch(newSessionId());
     await net.settle();
-    expect(await none).toBeUndefined();
+    expect(await none).toEqual({ state: undefined, known: true });
   });
 
   it('a session only in the shared store is loaded and handed to every worker', async () => {
@@ -350,13 +351,54 @@ describe('read-through (sess-fetch)', () => {
     net.hub.load = async (asked) => { loads.push(asked); return asked === id ? { attrs: remote.attrs!, touchedAt: Date.now(), expiresAt: Date.now() + 60_000 } : undefined; };
     const fetched = a.replica!.fetch(id);
     await net.settle();
-    expect(view((await fetched)!)).toEqual({ cart: ['apple'] });
+    expect(view((await fetched).state!)).toEqual({ cart: ['apple'] });
     expect(loads).toEqual([id]);
     // B got it as it would get a change from another host: no fetch of its own needed.
     expect(getAttr(b.replica!.get(id)!, 'cart')).toEqual(['apple']);
   });
 
+  it('a session read back from the shared store after this host dropped it gets this host\'s unwritten changes back', async () => {
+    const net = new Net();
+    const b = net.add(2);
+    const id = newSessionId();
+    const v = (wall: number): string => formatHlc({ wall, logical: 0, node: 'w' });
+    // This host's change to `id`, queued for Redis, of a session the host no longer holds.
+    const own = setAttr('new', 2, v(Date.now() + 1));
+    net.hub.pending = (asked) => (asked === id ? own : undefined);
+    const fromRedis = { attrs: setAttr('old', 1, v(Date.now())).attrs!, touchedAt: Date.now(), expiresAt: Date.now() + 60_000 };
+    net.hub.applyRemote([[id, fromRedis]]);
+    await net.settle();
+    expect(view(net.hub.store.get(id)!)).toEqual({ old: 1, new: 2 });
+    expect(view(b.replica!.get(id)!)).toEqual({ old: 1, new: 2 });
+  });
+
   it('outside a cluster there is nothing to fetch from', async () => {
-    expect(await new Replica().fetch(newSessionId())).toBeUndefined();
+    expect(await new Replica().fetch(newSessionId())).toEqual({ state: undefined, known: true });
+  });
+
+  it('the shared store down: the answer says nobody could tell, with what the host has', async () => {
+    const net = new Net();
+    const a = net.add(1);
+    const held = newSessionId();
+    a.replica!.write(held, setAttr('user', 'ann', a.replica!.version()));
+    await net.settle();
+    let loads = 0;
+    net.hub.load = async () => { loads++; throw new Error('redis is down'); };
+    const unknown = a.replica!.fetch(newSessionId());
+    // Held by the host, but the client saw a newer version elsewhere: the host's copy comes back, not known to be current.
+    const older = a.replica!.fetch(held, formatHlc({ wall: Date.now() + 60_000, logical: 0, node: 'other-host' }));
+    await net.settle();
+    expect(await unknown).toEqual({ state: undefined, known: false });
+    const o = await older;
+    expect([view(o.state!), o.known]).toEqual([{ user: 'ann' }, false]);
+    expect(loads).toBe(2);
+  });
+
+  it('no answer within fetchTimeoutMs: nobody could tell', async () => {
+    const net = new Net();
+    const a = net.add(1, { fetchTimeoutMs: 20 });
+    net.hub.load = () => new Promise(() => {}); // never answers
+    const id = newSessionId();
+    expect(await a.replica!.fetch(id, formatHlc({ wall: Date.now(), logical: 0, node: 'x' }))).toEqual({ state: undefined, known: false });
   });
 });
