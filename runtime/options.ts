@@ -17,6 +17,12 @@ export interface ShoalOptions {
   readonly balancer: BalancerName;
   /** Cluster name: control socket and logs; several clusters run side by side under different names. */
   readonly name: string;
+  /**
+   * The name came from --name or SHOAL_NAME: a running cluster of that name
+   * is an error. Otherwise (the config file's, or the entry's folder) the
+   * port is appended instead, so that hosts of one app run side by side.
+   */
+  readonly nameGiven: boolean;
   /** Extra arguments passed to the app (after `--`). */
   readonly appArgs: readonly string[];
   readonly verbose: boolean;
@@ -136,6 +142,7 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     host: input.host,
     balancer,
     name: input.name,
+    nameGiven: input.nameGiven ?? false,
     appArgs: Object.freeze([...(input.appArgs ?? [])]),
     verbose: input.verbose ?? DEFAULTS.verbose,
     creditWindow: int('creditWindow', input.creditWindow ?? DEFAULTS.creditWindow, 1, 64),

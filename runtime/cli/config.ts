@@ -120,6 +120,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     host: host?.[0],
     ...(balancer ? { balancer: balancer[0] as ShoalOptions['balancer'] } : {}),
     name: name?.[0] ?? defaultName(entry),
+    nameGiven: name !== undefined && (name[1] === '--name' || name[1] === 'SHOAL_NAME'),
     appArgs: p.rest,
     verbose: f.verbose === true,
     waitReady: f['wait-ready'] === true || file.waitReady === true,

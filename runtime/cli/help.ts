@@ -2,7 +2,8 @@ export const HELP = `shoal: a self-balancing cluster runtime for Node.js web app
 
 Usage:
   shoal start <entry> [options] [-- app args]   run <entry> clustered
-  shoal status [--json] [--name N]              workers, load and state of a running cluster
+  shoal status [--json] [--cluster] [--name N]  workers, load and state of a running cluster
+                                                (--cluster: every host sharing its Redis)
   shoal reload [--parallel K] [--json] [--name N]  replace every worker, without failing a request
   shoal scale N|+N|-N [--name N]                change the number of workers
   shoal stop [--name N]                         stop gracefully; returns when done
@@ -14,7 +15,8 @@ Options for start:
   -p, --port P          port to serve (default: $PORT or 3000)
       --host H          address to bind (default: all interfaces)
   -b, --balancer NAME   least-conn (default), round-robin, weighted-round-robin, ip-hash, least-load
-  -n, --name NAME       cluster name (default: the entry's folder name)
+  -n, --name NAME       cluster name (default: the config's name or the entry's folder name,
+                        with -<port> appended when a running cluster has it)
       --config FILE     options file (default: ./shoal.config.json when present)
       --wait-ready      a worker takes traffic only after the app calls ready() from 'shoal'
       --stop-timeout MS how long workers may finish in-flight requests on stop (default 10000)

@@ -4,14 +4,30 @@
  * the exit code is 128 + that signal. SIGHUP reloads.
  */
 import os from 'node:os';
+import { runtimeDir, socketPath } from '../control/paths.js';
+import { probe } from '../control/server.js';
 import { createLogger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
 import { runPrimary } from '../primary/primary.js';
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-export async function start(opts: ShoalOptions): Promise<number> {
+/**
+ * The options with a name no running cluster has: a name the user did not
+ * give explicitly (the config file's, or the entry's folder) that is taken
+ * gets the port appended, so that several hosts of one app start side by
+ * side from one folder. An explicit one is kept (the start then fails).
+ */
+async function withFreeName(opts: ShoalOptions): Promise<{ opts: ShoalOptions; taken?: string }> {
+  if (opts.nameGiven || !(await probe(socketPath(runtimeDir(), opts.name)))) return { opts };
+  const name = `${opts.name}-${opts.port === 0 ? process.pid : opts.port}`;
+  return { opts: Object.freeze({ ...opts, name }), taken: opts.name };
+}
+
+export async function start(given: ShoalOptions): Promise<number> {
+  const { opts, taken } = await withFreeName(given);
   const log = createLogger({ name: opts.name, ...(opts.verbose ? { level: 'debug' } : {}) });
+  if (taken !== undefined) log.warn({ taken, name: opts.name }, `a running cluster is named '${taken}': this one is '${opts.name}' (pick one with --name)`);
   const primary = await runPrimary(opts, log);
   let received = 0;
   const onSignal = (sig: NodeJS.Signals): void => {

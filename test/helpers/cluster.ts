@@ -60,13 +60,16 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Start the primary as the leader of its own process group (as a shell does), so a test can signal the group. */
   ownGroup?: boolean;
+  /** Pass no --name (default: --name test-<port>), so the name comes from the config file or the entry's folder. */
+  defaultName?: boolean;
 }
 
 export async function startCluster(entry: string, opts: StartOptions = {}): Promise<Cluster> {
   const port = opts.port ?? (await freePort());
   const args = [CLI, 'start', entry, '--port', String(port), '--workers', String(opts.workers ?? 2), '--host', '127.0.0.1'];
   if (opts.balancer) args.push('--balancer', opts.balancer);
-  args.push('--name', `test-${port}`, ...(opts.extraArgs ?? []));
+  if (opts.defaultName !== true) args.push('--name', `test-${port}`);
+  args.push(...(opts.extraArgs ?? []));
   const proc = spawn(process.execPath, args, {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, ...opts.env, NO_COLOR: '1' },

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, waitForInflight, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
@@ -102,6 +103,22 @@ describe('control', () => {
     const r = await runCli(['start', app, '--workers', '1', '--port', '0', '--name', nameOf(cluster)], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/a cluster named 'test-\d+' is already running/);
+  });
+
+  it('hosts of one app started from one folder without --name run side by side: the second takes the port into its name', async () => {
+    const own = { SHOAL_RUNTIME_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-names-')) };
+    const first = await startCluster(app, { workers: 1, env: own, defaultName: true });
+    try {
+      const second = await startCluster(app, { workers: 1, env: own, defaultName: true });
+      try {
+        expect(second.logs.some((l) => l.msg === `a running cluster is named 'fixtures': this one is 'fixtures-${second.port}' (pick one with --name)`)).toBe(true);
+        for (const [name, c] of [['fixtures', first], [`fixtures-${second.port}`, second]] as const) {
+          const r = await runCli(['status', '--json', '--name', name], { env: own });
+          expect(r.code, r.stderr).toBe(0);
+          expect((JSON.parse(r.stdout) as Status).primary.pid).toBe(c.proc.pid);
+        }
+      } finally { await second.stop('SIGKILL'); }
+    } finally { await first.stop('SIGKILL'); }
   });
 
   it('garbage, oversized and half-written input gets an error reply and disturbs nothing', async () => {
