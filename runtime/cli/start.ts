@@ -27,7 +27,7 @@ async function withFreeName(opts: ShoalOptions): Promise<{ opts: ShoalOptions; t
 export async function start(given: ShoalOptions): Promise<number> {
   const { opts, taken } = await withFreeName(given);
   const log = createLogger({ name: opts.name, ...(opts.verbose ? { level: 'debug' } : {}) });
-  if (taken !== undefined) log.warn({ taken, name: opts.name }, `a running cluster is named '${taken}': this one is '${opts.name}' (pick one with --name)`);
+  if (taken !== undefined) log.warn({ taken }, `a running cluster is named '${taken}': this one is '${opts.name}' (pick one with --name)`);
   const primary = await runPrimary(opts, log);
   let received = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
