@@ -47,8 +47,9 @@ class FakeHost {
   }
 }
 
-async function linkFor(server: RedisServer, host: FakeHost, opts: { queueMax?: number; retryBaseMs?: number; retryMaxMs?: number; streamMaxLen?: number } = {}): Promise<RedisLink> {
-  const l = new RedisLink({ url: server.url, prefix: 't:', retryBaseMs: 20, retryMaxMs: 100, blockMs: 100, ...opts }, host, log);
+type LinkOpts = { queueMax?: number; retryBaseMs?: number; retryMaxMs?: number; streamMaxLen?: number; batchSize?: number; progressMs?: number };
+async function linkFor(server: RedisServer, host: FakeHost, opts: LinkOpts = {}, logger = log): Promise<RedisLink> {
+  const l = new RedisLink({ url: server.url, prefix: 't:', retryBaseMs: 20, retryMaxMs: 100, blockMs: 100, ...opts }, host, logger);
   links.push(l);
   await l.start();
   return l;
@@ -152,6 +153,24 @@ describe('redis link', () => {
     try { expect(await r.xlen('t:log')).toBeLessThan(400); } finally { r.disconnect(); }
     await waitFor(() => hb.sessions.size === 400, 15_000, `B to read every session (has ${hb.sessions.size}, ${JSON.stringify(b.stats())})`);
     expect(b.stats().resyncs).toBe(2);
+  });
+
+  it('a host that starts reads every session from redis, saying how far it got on the way', async () => {
+    redis = await startRedis();
+    const ha = new FakeHost();
+    const a = await linkFor(redis, ha);
+    for (let i = 0; i < 250; i++) ha.write(a, `s${i}`, 'n', i, Date.now());
+    await waitFor(() => a.stats().queued === 0, 5_000, 'A\'s writes in redis');
+    const lines: { msg: string; sessions?: number }[] = [];
+    const capture = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l) as { msg: string; sessions?: number }); } });
+    const hb = new FakeHost();
+    // Pages of 50, progress after every page (progressMs 0).
+    await linkFor(redis, hb, { batchSize: 50, progressMs: 0 }, capture);
+    expect(hb.sessions.size).toBe(250);
+    const progress = lines.filter((l) => l.msg === 'reading sessions from redis…').map((l) => l.sessions!);
+    expect(progress.length).toBeGreaterThanOrEqual(4);
+    expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(lines.filter((l) => l.msg === 'read every session from redis').map((l) => l.sessions)).toEqual([250]);
   });
 
   it('a host that comes back while the log is being trimmed fast still ends with every session', async () => {

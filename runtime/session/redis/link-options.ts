@@ -45,6 +45,8 @@ export interface RedisLinkOptions {
   readonly heartbeatMs?: number;
   /** A host whose entry was not renewed for this long leaves the list (it stopped, or lost Redis). */
   readonly hostTtlMs?: number;
+  /** A full read of the sessions in Redis logs how far it got this often. */
+  readonly progressMs?: number;
   /** Reconnect backoff: first delay, doubling up to the max. */
   readonly retryBaseMs?: number;
   readonly retryMaxMs?: number;
@@ -64,6 +66,7 @@ export const DEFAULT_REDIS_OPTIONS = {
   writeWaitMs: 1_000,
   heartbeatMs: 1_000,
   hostTtlMs: 5_000,
+  progressMs: 2_000,
   retryBaseMs: 100,
   retryMaxMs: 2_000,
 } as const;

@@ -267,6 +267,9 @@ export class RedisLink {
   async #resync(): Promise<void> {
     // The log position first: anything written during the scan is then read from the log as well.
     await this.#place.reset(this.#cmd);
+    const started = Date.now();
+    let read = 0;
+    let shownAt = started;
     for await (const keys of scanKeys(this.#cmd, `${this.#o.prefix}s:*`, this.#o.batchSize)) {
       const hashes = await readHashes(this.#cmd, keys);
       const changes: SessionChanges = [];
@@ -275,8 +278,15 @@ export class RedisLink {
         if (state) changes.push([k.slice(this.#o.prefix.length + 2), state]);
       });
       if (changes.length > 0) this.#host.applyRemote(changes);
+      read += changes.length;
+      // A large store takes a while: say how far it got, at most once per progressMs.
+      if (Date.now() - shownAt >= this.#o.progressMs) {
+        shownAt = Date.now();
+        this.#log.info({ sessions: read, ms: shownAt - started }, 'reading sessions from redis…');
+      }
     }
     this.#counts.resyncs++;
+    this.#log.info({ sessions: read, ms: Date.now() - started }, 'read every session from redis');
   }
 
   /**
