@@ -25,8 +25,9 @@ import type { SessionChanges } from '../../ipc/messages.js';
 import { randomNodeId } from '../hlc.js';
 import type { Delta, SessionState } from '../model.js';
 import { ChangeQueue } from './change-queue.js';
+import { pushAll, readAll } from './bulk.js';
 import { decodeHash } from './codec.js';
-import { createClient, readHashes, scanKeys, writeBatch, type Client } from './client.js';
+import { createClient, writeBatch, type Client } from './client.js';
 import { leaveHosts, listHosts, renewHost, type HostEntry } from './membership.js';
 import { entryNumber, LogPlace, parseEntry } from './log-place.js';
 import { DEFAULT_REDIS_OPTIONS, type RedisLinkOptions, type RedisStatus } from './link-options.js';
@@ -253,12 +254,7 @@ export class RedisLink {
 
   /** Pushes every session this host holds (after Redis lost its data, or after the queue overflowed). */
   async #reseed(): Promise<void> {
-    let slice: SessionChanges = [];
-    for (const entry of this.#host.entries()) {
-      slice.push(entry);
-      if (slice.length >= this.#o.batchSize) { await this.#write(slice); slice = []; }
-    }
-    if (slice.length > 0) await this.#write(slice);
+    await pushAll(this.#host.entries(), this.#o.batchSize, (slice) => this.#write(slice));
     this.#reseedOnReturn = false;
     this.#counts.reseeds++;
   }
@@ -267,26 +263,8 @@ export class RedisLink {
   async #resync(): Promise<void> {
     // The log position first: anything written during the scan is then read from the log as well.
     await this.#place.reset(this.#cmd);
-    const started = Date.now();
-    let read = 0;
-    let shownAt = started;
-    for await (const keys of scanKeys(this.#cmd, `${this.#o.prefix}s:*`, this.#o.batchSize)) {
-      const hashes = await readHashes(this.#cmd, keys);
-      const changes: SessionChanges = [];
-      keys.forEach((k, i) => {
-        const state = decodeHash(hashes[i] ?? {});
-        if (state) changes.push([k.slice(this.#o.prefix.length + 2), state]);
-      });
-      if (changes.length > 0) this.#host.applyRemote(changes);
-      read += changes.length;
-      // A large store takes a while: say how far it got, at most once per progressMs.
-      if (Date.now() - shownAt >= this.#o.progressMs) {
-        shownAt = Date.now();
-        this.#log.info({ sessions: read, ms: shownAt - started }, 'reading sessions from redis…');
-      }
-    }
+    await readAll(this.#cmd, this.#o, (changes) => this.#host.applyRemote(changes), this.#log);
     this.#counts.resyncs++;
-    this.#log.info({ sessions: read, ms: Date.now() - started }, 'read every session from redis');
   }
 
   /**
