@@ -37,7 +37,7 @@ export interface FetchResult {
 
 /** How long save() waits for the primary's ack before it fails the request. */
 export const DEFAULT_ACK_TIMEOUT_MS = 5_000;
-/** How long a request waits for a session fetched from the primary (or Redis) before it goes on with a fresh one. */
+/** How long a request waits for a session fetched from the primary (or Redis) before it goes on without it (under the same id: see manager.ts). */
 export const DEFAULT_FETCH_TIMEOUT_MS = 1_000;
 
 export interface ReplicaOptions extends SessionStoreOptions {
@@ -155,8 +155,9 @@ export class Replica {
    * of the loop does, so the saves of every request a turn serves share one
    * message and one ack. Sending each at once cost an IPC write and an ack
    * per request, and the primary a wake-up for each: express-session +
-   * ShoalStore served 5.2k req/s that way against 6.3k batched, the primary
-   * using 0.24 cores against 0.11 (see the commit).
+   * ShoalStore served 5.3k req/s that way against 6.1k batched (medians of 4
+   * alternating runs), the primary using 0.23 cores against 0.12 (see the
+   * commit).
    */
   replicated(): Promise<void> {
     // What is queued goes out as the next message, numbered one past the last sent.
