@@ -30,7 +30,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import session from 'express-session';
 import type { SessionData } from 'express-session';
-import { serializeCookie, type SameSite } from './cookie.js';
+import { readCookie, serializeCookie, type SameSite } from './cookie.js';
 import { deleteAttr, destroySession, join, setAttr, touchSession, view, type Delta, type SessionState } from './model.js';
 import { localReplica, seenVersion, versionCookieName } from './manager.js';
 import { cookieNameOption, defaultTouchAfterMs, positiveInt } from './manager-options.js';
@@ -69,8 +69,12 @@ export class ShoalStore extends session.Store {
   /** The version the request's client saw on some host (its version cookie), from versionCheck() to get(). */
   readonly #seen = new AsyncLocalStorage<string>();
   #warnedOrder = false;
-  /** The version cookie line each response still has to send (set by a save, written with the headers). */
-  readonly #versionLine = new WeakMap<ServerResponse, string>();
+  /**
+   * What each response still has to send (set by a save, written with the
+   * headers): the version cookie line, and the session cookie's own line,
+   * sent again in case express-session sends none (see #writeVersionWithHeaders).
+   */
+  readonly #versionLine = new WeakMap<ServerResponse, { readonly version: string; readonly session: string | undefined }>();
   /** What each request loaded, key by key as JSON text: the base its save is compared with. */
   readonly #loaded = new WeakMap<object, Loaded>();
 
@@ -184,13 +188,19 @@ export class ShoalStore extends session.Store {
    * change to other hosts within milliseconds anyway.
    */
   #sendVersion(sess: SessionData, version: string): void {
-    const res = (sess as { req?: { res?: ServerResponse } }).req?.res;
-    if (res === undefined || res.headersSent) return;
+    const req = (sess as { req?: IncomingMessage & { res?: ServerResponse; sessionID?: string } }).req;
+    const res = req?.res;
+    if (req === undefined || res === undefined || res.headersSent) return;
     const c = sess.cookie as Partial<SessionData['cookie']> | undefined;
-    // A second save in one request replaces the first one's line.
-    this.#versionLine.set(res, serializeCookie(this.#versionCookie, version, {
-      path: c?.path ?? '/', domain: c?.domain, httpOnly: c?.httpOnly ?? true, sameSite: sameSiteOf(c?.sameSite), secure: c?.secure === true,
-    }));
+    const attrs = { path: c?.path ?? '/', domain: c?.domain, httpOnly: c?.httpOnly ?? true, sameSite: sameSiteOf(c?.sameSite), secure: c?.secure === true };
+    // The value express-session accepted for this session (`s:<id>.<signature>`, as the client sent it).
+    const raw = readCookie(req.headers.cookie, this.#cookieName).find((v) => safeDecode(v).startsWith(`s:${req.sessionID}.`));
+    const maxAge = typeof c?.maxAge === 'number' ? Math.max(0, Math.floor(c.maxAge / 1000)) : undefined;
+    // A second save in one request replaces the first one's lines.
+    this.#versionLine.set(res, {
+      version: serializeCookie(this.#versionCookie, version, attrs),
+      session: raw === undefined ? undefined : serializeCookie(this.#cookieName, raw, { ...attrs, maxAge }),
+    });
   }
 
   /**
@@ -200,14 +210,20 @@ export class ShoalStore extends session.Store {
    * comes first in Set-Cookie, the version cookie after it.
    */
   #writeVersionWithHeaders(res: ServerResponse): void {
-    const lines = this.#versionLine;
+    const pending = this.#versionLine;
+    const sessionPrefix = `${this.#cookieName}=`;
     const writeHead = res.writeHead;
     res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
-      const line = lines.get(res);
-      if (line !== undefined) {
-        lines.delete(res);
+      const lines = pending.get(res);
+      if (lines !== undefined) {
+        pending.delete(res);
         const prev = this.getHeader('set-cookie');
-        this.setHeader('set-cookie', [...(prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)]), line]);
+        const set = prev === undefined ? [] : Array.isArray(prev) ? prev : [String(prev)];
+        // express-session sends its cookie only when it has a reason to; when it has none, the
+        // session cookie is sent again, first, so that a client that keeps only the first
+        // Set-Cookie line of a response still holds its session.
+        const again = lines.session !== undefined && !set.some((l) => l.startsWith(sessionPrefix)) ? [lines.session] : [];
+        this.setHeader('set-cookie', [...again, ...set, lines.version]);
       }
       return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
     } as ServerResponse['writeHead'];
@@ -221,6 +237,10 @@ export class ShoalStore extends session.Store {
 }
 
 const noop = (): void => {};
+
+const safeDecode = (v: string): string => {
+  try { return decodeURIComponent(v); } catch { return v; }
+};
 
 /** express-session's sameSite (the `cookie` package's: true means Strict, false or absent none, for which Lax is what browsers apply). */
 function sameSiteOf(v: unknown): SameSite {

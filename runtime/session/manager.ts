@@ -205,13 +205,15 @@ export class Session {
    * whatever host serves it next.
    */
   cookies(): string[] {
-    const out: string[] = [];
     const main = this.setCookie();
-    if (main !== undefined) out.push(main);
-    if (this.#version !== undefined && this.#stored && this.#replica.shared) {
-      out.push(serializeCookie(versionCookieName(this.#manager.options.cookieName), this.#version, { ...this.#attrs(), maxAge: undefined }));
-    }
-    return out;
+    if (this.#version === undefined || !this.#stored || !this.#replica.shared) return main === undefined ? [] : [main];
+    const o = this.#manager.options;
+    // The session cookie goes first, sent again if it had no reason to be: a client that keeps
+    // only the first Set-Cookie line of a response must still hold its session afterwards.
+    return [
+      main ?? serializeCookie(o.cookieName, sign(this.#id, o.secrets[0]!), this.#attrs()),
+      serializeCookie(versionCookieName(o.cookieName), this.#version, { ...this.#attrs(), maxAge: undefined }),
+    ];
   }
 
   /** The session cookie's Set-Cookie value this response should carry, if any (see cookies()). */

@@ -275,6 +275,27 @@ describe('sessions across hosts through redis', () => {
     } finally { r.disconnect(); }
   });
 
+  it('a write to an existing session sends the session cookie again, first, then the version', async () => {
+    redis = await startRedis();
+    const a = await host(redis.url);
+    const first = await getJson(a.port, '/set?k=n&v=1');
+    const sid = [first.headers['set-cookie'] ?? []].flat()[0]!.split(';')[0]!;
+    expect(sid).toMatch(/^shoal\.sid=/);
+    // A client that keeps only the first Set-Cookie line of each response, and replaces its cookie with it.
+    let cookie = sid;
+    for (let i = 2; i <= 5; i++) {
+      const r = await getJson<{ value: string | null }>(a.port, `/set?k=n&v=${i}`, { headers: { cookie } });
+      const lines = [r.headers['set-cookie'] ?? []].flat().map((l) => l.split(';')[0]!);
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(/^shoal\.sid\.v=/);
+      cookie = lines[0]!;
+    }
+    expect(cookie).toBe(sid);
+    expect(await valueOn(a.port, cookie, 'n')).toBe('5');
+    // A read sends nothing.
+    expect((await getJson(a.port, '/get?k=n', { headers: { cookie } })).headers['set-cookie']).toBeUndefined();
+  });
+
   it('a host that has not yet received a change the client saw elsewhere (version cookie) reads it from redis', async () => {
     redis = await startRedis();
     const b = await host(redis.url);
@@ -308,6 +329,13 @@ describe('sessions across hosts through redis', () => {
     // Reading changes nothing, so no new version is sent.
     const read = await getJson(b.port, '/get?k=n', { headers: { cookie: sid! } });
     expect([read.headers['set-cookie'] ?? []].flat().filter((l) => l.startsWith('connect.sid.v='))).toEqual([]);
+    // A write to the session: express-session has no reason to send its cookie, but it is sent
+    // again, first and unchanged, so a client that keeps only the first line keeps its session.
+    const again = await getJson(b.port, '/set?k=m&v=1', { headers: { cookie: sid! } });
+    const againLines = [again.headers['set-cookie'] ?? []].flat().map((l) => l.split(';')[0]!);
+    expect(againLines).toHaveLength(2);
+    expect(againLines[0]).toBe(sid);
+    expect(againLines[1]).toMatch(/^connect\.sid\.v=/);
     const id = decodeURIComponent(sid!.slice('connect.sid='.length)).slice(2).split('.')[0]!;
     const version = formatHlc({ wall: Date.now() + 1_000, logical: 0, node: 'other-host' });
     const r = new Redis(redis.port, '127.0.0.1');
