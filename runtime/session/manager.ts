@@ -44,6 +44,8 @@ export class SessionManager {
   readonly options: ResolvedSessionOptions;
   readonly #replica: Replica;
   readonly #verified = new Map<string, string>();
+  /** The other way round: a verified cookie value by id, so that sending a returning client's cookie again costs no HMAC either. */
+  readonly #valueOf = new Map<string, string>();
 
   constructor(options: SessionOptions, replica: Replica = localReplica()) {
     this.options = resolveSessionOptions(options);
@@ -97,6 +99,11 @@ export class SessionManager {
     });
   }
 
+  /** The cookie value for `id`: the one a client sent and this manager verified, else newly signed with the first secret. */
+  cookieValue(id: string): string {
+    return this.#valueOf.get(id) ?? sign(id, this.options.secrets[0]!);
+  }
+
   /** The local replica's figures (sessions, bytes, replication lag). */
   stats(): ReturnType<Replica['stats']> { return this.#replica.stats(); }
 
@@ -105,8 +112,9 @@ export class SessionManager {
     if (hit !== undefined) return hit;
     const id = unsign(value, this.options.secrets);
     if (id !== undefined) {
-      if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.clear();
+      if (this.#verified.size >= VERIFIED_CACHE_SIZE) { this.#verified.clear(); this.#valueOf.clear(); }
       this.#verified.set(value, id);
+      this.#valueOf.set(id, value);
     }
     return id;
   }
@@ -211,7 +219,7 @@ export class Session {
     // The session cookie goes first, sent again if it had no reason to be: a client that keeps
     // only the first Set-Cookie line of a response must still hold its session afterwards.
     return [
-      main ?? serializeCookie(o.cookieName, sign(this.#id, o.secrets[0]!), this.#attrs()),
+      main ?? serializeCookie(o.cookieName, this.#manager.cookieValue(this.#id), this.#attrs()),
       serializeCookie(versionCookieName(o.cookieName), this.#version, { ...this.#attrs(), maxAge: undefined }),
     ];
   }

@@ -131,6 +131,31 @@ describe('cookies', () => {
     expect(cookieOf(fresh.setCookie())).toBe(`shoal.sid=${sign(fresh.id, SECRET)}`);
   });
 
+  it('hosts sharing Redis: a write sends the session cookie first (again, as the client sent it), then the version; a read sends nothing', async () => {
+    replica = new Replica({ shared: true });
+    const m = new SessionManager({ secret: SECRET }, replica);
+    const first = m.load(undefined);
+    first.set('n', 1);
+    await first.save();
+    const made = first.cookies();
+    expect(made.map((l) => l.split('=')[0])).toEqual(['shoal.sid', 'shoal.sid.v']);
+    const cookie = cookieOf(made[0]);
+    const read = m.load(cookie);
+    expect(read.cookies()).toEqual([]);
+    const write = m.load(cookie);
+    write.set('n', 2);
+    await write.save();
+    const lines = write.cookies();
+    expect(lines.map(cookieOf)[0]).toBe(cookie);
+    expect(lines[1]).toMatch(/^shoal\.sid\.v=[\w.-]+; Path=\/; HttpOnly; SameSite=Lax$/);
+    // Sent again as the client sent it: no new signature per response.
+    const rotated = new SessionManager({ secrets: [OTHER, SECRET] }, replica);
+    const w2 = rotated.load(cookie);
+    w2.set('n', 3);
+    await w2.save();
+    expect(cookieOf(w2.cookies()[0])).toBe(cookie);
+  });
+
   it('of several cookies with our name, the valid one is used', async () => {
     const m = manager();
     const { s, cookie } = await stored(m);
