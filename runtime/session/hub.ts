@@ -123,9 +123,10 @@ export class SessionHub {
       // A session this host dropped (its bounds) may have changes of its own still waiting for
       // Redis: they go back in with it, or the copy rebuilt from Redis would lack them for good
       // (this host never reads its own log entries).
-      const own = this.pending !== undefined && !this.store.has(id) ? this.pending(id) : undefined;
+      const held = this.pending === undefined ? undefined : this.store.has(id);
+      const own = held === false ? this.pending?.(id) : undefined;
       const d = own === undefined ? delta : join(delta, own);
-      if (this.#keep(id, d) || this.#nearCache) applied.push([id, d]);
+      if (this.#keep(id, d, undefined, held) || this.#nearCache) applied.push([id, d]);
     }
     if (applied.length === 0) return;
     const msg: ToWorker = { shoal: 'sess-delta', t: preciseNow(), changes: applied };
@@ -178,11 +179,11 @@ export class SessionHub {
     );
   }
 
-  /** Merges a change into the host's copy (near-cache: only into a session it holds); true if kept. */
-  #keep(id: string, delta: Delta, worker?: number): boolean {
+  /** Merges a change into the host's copy (near-cache: only into a session it holds); true if kept. `held`: store.has(id), when the caller already asked. */
+  #keep(id: string, delta: Delta, worker?: number, held?: boolean): boolean {
     const loading = this.#loading.get(id);
     if (loading !== undefined) this.#loading.set(id, join(loading, delta));
-    if (this.#nearCache && !this.store.has(id)) return false;
+    if (this.#nearCache && !(held ?? this.store.has(id))) return false;
     try {
       return this.store.applyDelta(id, delta, { enforceLimit: false }) !== undefined;
     } catch (e) {

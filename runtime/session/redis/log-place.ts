@@ -76,12 +76,13 @@ export class LogPlace {
   }
 
   /**
-   * True when entries after `n` (by default our place) were trimmed before
-   * we read them (the oldest entry held is numbered past n + 1), or the log
+   * True when entries after our place (number n) were trimmed before we
+   * read them (the oldest entry held is numbered past n + 1), or the log
    * started over (its newest entry is numbered below n). Asked on a
    * reconnect, before reading on: an entry past n that is gone was missed.
    */
-  async behind(c: Client, n = this.n): Promise<boolean> {
+  async behind(c: Client): Promise<boolean> {
+    const n = this.n;
     if (!this.known) return true;
     const [oldest, newest] = await this.#ends(c);
     if (newest === undefined) return n > 0; // gone since we read entry n: it started over
