@@ -4,6 +4,7 @@
  * default, so no wait in the code is a bare number.
  */
 import { BALANCERS, DEFAULT_BALANCER, type BalancerName } from './scheduler/types.js';
+import { GATE_BALANCERS, isGateBalancer } from './scheduler/gate.js';
 import { ShoalError } from './errors.js';
 import { DEFAULT_REDIS_OPTIONS } from './session/redis/link-options.js';
 
@@ -15,6 +16,20 @@ export interface ShoalOptions {
   /** Address the primary binds; undefined = all interfaces (like node's listen(port)). */
   readonly host: string | undefined;
   readonly balancer: BalancerName;
+  /**
+   * Who accepts connections: the workers, from the shared socket, gated by
+   * load (kernel; least-conn and least-load only), or the primary, which
+   * hands each to a worker (handoff; every balancer).
+   */
+  readonly accept: AcceptMode;
+  /**
+   * Kernel accept: how far a worker's load key may be above the least
+   * loaded one's before it sits out (in connections per unit of weight;
+   * least-load counts requests in flight too, so its default is tighter).
+   */
+  readonly acceptSlack: number;
+  /** Kernel accept: the longest a worker sits out on a floor that does not move before it accepts anyway, ms. */
+  readonly acceptHoldMs: number;
   /** Cluster name: control socket and logs; several clusters run side by side under different names. */
   readonly name: string;
   /**
@@ -76,11 +91,16 @@ export interface ShoalOptions {
   readonly redisQueueMemoryBytes: number;
 }
 
+export const ACCEPT_MODES = ['kernel', 'handoff'] as const;
+export type AcceptMode = (typeof ACCEPT_MODES)[number];
+
 export const SESSIONS_MODES = ['replicated', 'distributed'] as const;
 export type SessionsMode = (typeof SESSIONS_MODES)[number];
 
 export const DEFAULTS = {
   balancer: DEFAULT_BALANCER,
+  acceptSlack: { 'least-conn': 1, 'least-load': 0.5 },
+  acceptHoldMs: 20,
   creditWindow: 2,
   slowStartMs: 2_000,
   queueTimeoutMs: 10_000,
@@ -123,6 +143,21 @@ function redisUrl(v: string): string {
   return v;
 }
 
+/** kernel for the balancers that decide by load, handoff for those that decide per connection. */
+function acceptMode(v: string | undefined, balancer: BalancerName): AcceptMode {
+  if (v === undefined) return isGateBalancer(balancer) ? 'kernel' : 'handoff';
+  if (!(ACCEPT_MODES as readonly string[]).includes(v)) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--accept', v, 'kernel or handoff');
+  if (v === 'kernel' && !isGateBalancer(balancer)) {
+    throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--accept', v, `handoff with --balancer ${balancer}, which decides per connection (kernel accept works with ${GATE_BALANCERS.join(' and ')})`);
+  }
+  return v as AcceptMode;
+}
+
+const positive = (name: string, v: number): number => {
+  if (!Number.isFinite(v) || v <= 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name, String(v), 'a number above 0');
+  return v;
+};
+
 function sessionsMode(v: string, redis: string | undefined): SessionsMode {
   if (!(SESSIONS_MODES as readonly string[]).includes(v)) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--sessions', v, 'replicated or distributed');
   if (v === 'distributed' && redis === undefined) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--sessions', v, 'replicated, or distributed together with --redis URL (Redis is then the session store)');
@@ -141,6 +176,9 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     port: int('--port', input.port, 0, 65535),
     host: input.host,
     balancer,
+    accept: acceptMode(input.accept, balancer),
+    acceptSlack: positive('acceptSlack', input.acceptSlack ?? (balancer === 'least-load' ? DEFAULTS.acceptSlack['least-load'] : DEFAULTS.acceptSlack['least-conn'])),
+    acceptHoldMs: int('acceptHoldMs', input.acceptHoldMs ?? DEFAULTS.acceptHoldMs, 1),
     name: input.name,
     nameGiven: input.nameGiven ?? false,
     appArgs: Object.freeze([...(input.appArgs ?? [])]),

@@ -42,6 +42,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   port: { type: 'string', alias: 'p', what: 'a port number' },
   host: { type: 'string', what: 'an address to bind, e.g. 127.0.0.1 or ::' },
   balancer: { type: 'string', alias: 'b', what: 'a balancer name' },
+  accept: { type: 'string', what: 'kernel or handoff' },
   name: { type: 'string', alias: 'n', what: 'a cluster name' },
   config: { type: 'string', what: 'a path to a shoal.config.json' },
   'wait-ready': { type: 'boolean' },

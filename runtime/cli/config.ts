@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ShoalError } from '../errors.js';
 import { availableCpus } from '../cpus.js';
-import { resolveOptions, type ShoalOptions } from '../options.js';
+import { ACCEPT_MODES, resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -95,6 +95,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const port = str('port', 'PORT', 'port');
   const host = str('host', 'SHOAL_HOST', 'host');
   const balancer = str('balancer', 'SHOAL_BALANCER', 'balancer');
+  const accept = str('accept', 'SHOAL_ACCEPT', 'accept');
+  if (accept && !(ACCEPT_MODES as readonly string[]).includes(accept[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', accept[1], accept[0], 'kernel or handoff');
   const name = str('name', 'SHOAL_NAME', 'name');
   const stopTimeout = str('stop-timeout', undefined, 'stopTimeout');
   const readyTimeout = str('ready-timeout', undefined, 'readyTimeout');
@@ -119,6 +121,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     port: port ? parsePort(port[0], port[1]) : 3000,
     host: host?.[0],
     ...(balancer ? { balancer: balancer[0] as ShoalOptions['balancer'] } : {}),
+    ...(accept ? { accept: accept[0] as ShoalOptions['accept'] } : {}),
     name: name?.[0] ?? defaultName(entry),
     nameGiven: name !== undefined && (name[1] === '--name' || name[1] === 'SHOAL_NAME'),
     appArgs: p.rest,

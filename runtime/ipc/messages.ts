@@ -25,10 +25,34 @@ export interface ReplicaStats {
   readonly samples: number;
 }
 
+/**
+ * Kernel accept (DESIGN.md, "Kernel accept"): how a worker gates its own
+ * acceptor. It accepts while its load key stays within `slack` of the
+ * cluster's floor (see runtime/scheduler/gate.ts); `rampMs` is what is left
+ * of its slow start.
+ */
+export interface AcceptParams {
+  readonly balancer: 'least-conn' | 'least-load';
+  readonly weight: number;
+  readonly slack: number;
+  readonly slowStartMs: number;
+  readonly rampMs: number;
+  /** Longest a worker stays paused on one floor before it accepts anyway (the floor may be stale). */
+  readonly holdMs: number;
+}
+
 /** primary -> worker */
 export type ToWorker =
   /** A connection handed over; the socket handle travels with the message. */
   | { shoal: 'conn'; id: number }
+  /** Accept from the shared listening socket, whose handle travels with the message, gated by `params`. */
+  | { shoal: 'accept'; params: AcceptParams; floor: number }
+  /** Stop accepting from the shared socket (close this worker's descriptor of it); answered by `unaccepted`. */
+  | { shoal: 'unaccept' }
+  /** The least loaded worker's key: accept while yours is within the slack of it. */
+  | { shoal: 'floor'; floor: number }
+  /** Send the handle that travels with this message straight back (the primary needs a copy it can pause). */
+  | { shoal: 'echo'; tag: EchoTag }
   /** Stop taking connections, finish in-flight requests, then exit. */
   | { shoal: 'stop'; timeoutMs: number }
   /** A slice of the host's sessions for a new worker; `done` on the last one (then it may become routable). */
@@ -68,9 +92,15 @@ export type ToPrimary =
   /**
    * Load report, batched: connections closed since the last report,
    * requests in flight now, requests completed since the last report,
-   * event-loop utilisation since the last report.
+   * event-loop utilisation since the last report. `conns` is the worker's
+   * open connections now; `accepted`, the ones it took from the shared socket
+   * since the last report; `paused`, whether its acceptor sits out (kernel accept).
    */
-  | { shoal: 'load'; closed: number; inflight: number; done: number; elu: number; rss: number }
+  | { shoal: 'load'; closed: number; inflight: number; done: number; elu: number; rss: number; conns: number; accepted: number; paused: boolean }
+  /** The acceptor is closed (after `unaccept`): this worker takes nothing more from the shared socket. */
+  | { shoal: 'unaccepted' }
+  /** The handle of an `echo`, sent back. */
+  | { shoal: 'echo'; tag: EchoTag }
   /** The app's listening server closed: stop routing here. */
   | { shoal: 'unlisten' }
   /** The app listened on ports other than the shoal one (reported to explain a missing listen). */
@@ -87,6 +117,9 @@ export type ToPrimary =
   | { shoal: 'sess-fetch'; req: number; id: string; min?: string };
 
 export type RefuseReason = 'full' | 'closed';
+
+/** What an echoed handle is: a throwaway socket for the start-up self-test, or the served port. */
+export type EchoTag = 'probe' | 'listen';
 
 export type ToWorkerType = ToWorker['shoal'];
 export type ToPrimaryType = ToPrimary['shoal'];

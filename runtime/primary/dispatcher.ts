@@ -14,22 +14,53 @@
  * it: un-acknowledged sockets go back to the front of the queue. A small
  * credit window per worker keeps node's one-handle-at-a-time IPC queue short,
  * so a stalled worker can hold at most `creditWindow` connections.
+ *
+ * Connections stay raw libuv handles here, as in node's own cluster: a
+ * net.Socket per connection, only to pass its handle on, was the largest
+ * part of the primary's cost per connection.
  */
-import type net from 'node:net';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Scheduler, WorkerLoad } from '../scheduler/types.js';
 import type { RefuseReason } from '../ipc/messages.js';
+import { handleAddress, type TcpHandle } from './tcp-handle.js';
 import type { WorkerProcess } from './worker-process.js';
 
 /** How long a connection we are closing may take to finish its FIN exchange before we destroy it. */
 const CLOSE_LINGER_MS = 1_000;
 
-interface Handoff { readonly socket: net.Socket; readonly worker: WorkerProcess }
-interface Queued { readonly socket: net.Socket; readonly since: number }
+/**
+ * Closes a connection no worker will serve (rare: only here is it wrapped
+ * in a net.Socket). Reading and discarding what the client sent first makes
+ * close() send a FIN, not the RST that unread data in the receive buffer
+ * would cause.
+ */
+export function closeCleanly(handle: TcpHandle): void {
+  const socket = new net.Socket({ handle, readable: true, writable: true } as unknown as net.SocketConstructorOpts);
+  socket.on('error', () => {});
+  socket.resume();
+  socket.end();
+  setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+}
+
+interface Handoff { readonly handle: TcpHandle; readonly worker: WorkerProcess }
+interface Queued { readonly handle: TcpHandle; readonly since: number }
+
+/**
+ * Who else wants to know when routing changes (kernel accept: the workers
+ * that accept from the shared socket are the routable ones).
+ */
+export interface RoutingObserver {
+  added(w: WorkerProcess): void;
+  removed(w: WorkerProcess): void;
+  loadChanged(w: WorkerProcess): void;
+}
 
 export interface DispatcherOptions {
   readonly creditWindow: number;
   readonly queueTimeoutMs: number;
+  /** How a connection no worker will serve is closed (closeCleanly; the unit tests count calls instead). */
+  readonly close?: (h: TcpHandle) => void;
 }
 
 export class Dispatcher {
@@ -45,6 +76,7 @@ export class Dispatcher {
   #timer: NodeJS.Timeout | undefined;
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #canTake: (w: WorkerLoad) => boolean;
+  #observer: RoutingObserver | undefined;
   /** Totals for status and tests. */
   readonly stats = { accepted: 0, handedOff: 0, redispatched: 0, refused: 0, queueTimeouts: 0 };
 
@@ -58,21 +90,29 @@ export class Dispatcher {
   get queued(): number { return this.#queue.length; }
   get unacknowledged(): number { return this.#pending.size; }
   get routable(): number { return this.#scheduler.size; }
+  /** The routable workers, in the order they became routable. */
+  get workers(): IterableIterator<WorkerProcess> { return this.#workers.values(); }
 
-  /** A new connection from the listener. */
-  accept(socket: net.Socket): void {
+  observe(o: RoutingObserver): void { this.#observer = o; }
+
+  /** A new connection the primary accepted (a raw handle, never read here). */
+  accept(handle: TcpHandle): void {
     this.stats.accepted++;
-    // The socket is paused and never read here; an error (client reset) only needs to not crash us.
-    socket.on('error', () => {});
-    this.#queue.push({ socket, since: Date.now() });
+    this.#queue.push({ handle, since: Date.now() });
     this.#drain();
   }
 
-  /** The worker may take connections from now on. */
-  addWorker(w: WorkerProcess, now = Date.now()): void {
-    w.load.readyAt = now;
+  /**
+   * The worker may take connections from now on. `ramp`: it joins a running
+   * pool (replacement, scale up, back from a hang), so its share ramps up
+   * over the slow start; workers of the cluster's start take their full
+   * share at once.
+   */
+  addWorker(w: WorkerProcess, ramp: boolean, now = Date.now()): void {
+    w.load.readyAt = ramp ? now : -Infinity;
     this.#workers.set(w.id, w);
     this.#scheduler.add(w.load);
+    this.#observer?.added(w);
     this.#drain();
   }
 
@@ -81,6 +121,7 @@ export class Dispatcher {
     this.#full.delete(w.id);
     if (!this.#workers.delete(w.id)) return;
     this.#scheduler.remove(w.id);
+    this.#observer?.removed(w);
   }
 
   /** The worker process is gone: everything it had not acknowledged goes back to the queue. */
@@ -90,7 +131,7 @@ export class Dispatcher {
     for (const [id, h] of this.#pending) {
       if (h.worker !== w) continue;
       this.#pending.delete(id);
-      back.push({ socket: h.socket, since: Date.now() });
+      back.push({ handle: h.handle, since: Date.now() });
     }
     w.load.pending = 0;
     if (back.length > 0) {
@@ -108,7 +149,7 @@ export class Dispatcher {
     this.#pending.delete(id);
     w.load.pending--;
     // The worker has its own descriptor now; closing ours does not touch the connection.
-    h.socket.destroy();
+    h.handle.close();
     this.#drain();
   }
 
@@ -126,7 +167,7 @@ export class Dispatcher {
     w.load.pending--;
     w.load.conns--;
     this.stats.refused++;
-    this.#queue.unshift({ socket: h.socket, since: Date.now() });
+    this.#queue.unshift({ handle: h.handle, since: Date.now() });
     this.#drain();
   }
 
@@ -138,8 +179,9 @@ export class Dispatcher {
   }
 
   /** A worker's load report arrived: a held connection may go to it now. */
-  loadChanged(): void {
+  loadChanged(w: WorkerProcess): void {
     if (this.#queue.length > 0) this.#drain();
+    if (this.#workers.has(w.id)) this.#observer?.loadChanged(w);
   }
 
   /** The scheduler held the head connection back: retry at the latest when its hold ends. */
@@ -151,35 +193,33 @@ export class Dispatcher {
 
   /** Closes queued connections (the listener is closed and no worker will take them). */
   abandonQueue(): void {
-    for (const q of this.#queue) this.#closeQueued(q.socket);
+    for (const q of this.#queue) this.#closeQueued(q.handle);
     this.#queue = [];
   }
 
   #drain(): void {
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
-      if (head.socket.destroyed) { this.#queue.shift(); continue; }
       const now = Date.now();
-      const socket = head.socket;
-      // remoteAddress costs a getpeername(2); only ip-hash reads it, so it is looked up on demand.
-      const ctx = { get remoteAddress() { return socket.remoteAddress; }, now, waitedMs: now - head.since };
+      const handle = head.handle;
+      // The peer address costs a getpeername(2); only ip-hash reads it, so it is looked up on demand.
+      const ctx = { get remoteAddress() { return handleAddress(handle, 'peer')?.address; }, now, waitedMs: now - head.since };
       const load = this.#scheduler.pick(ctx, this.#canTake);
       const w = load && this.#workers.get(load.id);
       if (!w) { this.#armHold(head.since); break; }
       this.#queue.shift();
-      this.#handoff(w, head.socket);
+      this.#handoff(w, handle);
     }
     this.#armTimer();
   }
 
-  #handoff(w: WorkerProcess, socket: net.Socket): void {
+  #handoff(w: WorkerProcess, handle: TcpHandle): void {
     const id = ++this.#seq;
-    this.#pending.set(id, { socket, worker: w });
+    this.#pending.set(id, { handle, worker: w });
     w.load.pending++;
     w.load.conns++;
     this.stats.handedOff++;
     // The raw handle travels as 'net.Native': node keeps our copy open (like keepOpen) until we close it on ack.
-    const handle = (socket as unknown as { _handle: unknown })._handle;
     w.send({ shoal: 'conn', id }, handle, (err) => {
       if (err) this.#log.debug({ worker: w.id, err: err.message }, 'handoff failed to send; the socket is re-dispatched when the worker exits');
     });
@@ -199,7 +239,7 @@ export class Dispatcher {
       const now = Date.now();
       let expired = 0;
       while (this.#queue.length > 0 && now - this.#queue[0]!.since >= this.#opts.queueTimeoutMs) {
-        this.#closeQueued(this.#queue.shift()!.socket);
+        this.#closeQueued(this.#queue.shift()!.handle);
         expired++;
       }
       if (expired > 0) {
@@ -210,14 +250,7 @@ export class Dispatcher {
     }, wait);
   }
 
-  /**
-   * Closes a connection no worker will serve. Reading and discarding what the
-   * client sent first makes close() send a FIN, not the RST that unread data
-   * in the receive buffer would cause.
-   */
-  #closeQueued(socket: net.Socket): void {
-    socket.resume();
-    socket.end();
-    setTimeout(() => socket.destroy(), CLOSE_LINGER_MS).unref();
+  #closeQueued(handle: TcpHandle): void {
+    (this.#opts.close ?? closeCleanly)(handle);
   }
 }

@@ -34,7 +34,8 @@ export function startHealthChecks(opts: ShoalOptions, supervisor: Supervisor, di
       } else if (w.hungSince !== undefined && silent < opts.hangTimeoutMs) {
         log.info({ worker: w.id, hungMs: now - w.hungSince }, 'worker is responding again; back in rotation');
         w.hungSince = undefined;
-        dispatcher.addWorker(w, w.load.readyAt);
+        // Back from a hang, it joins a running pool: it ramps up again (slow start).
+        dispatcher.addWorker(w, true);
       } else if (w.hungSince !== undefined && now - w.hungSince >= opts.hangGraceMs) {
         log.error({ worker: w.id, workerPid: w.pid, silentMs: silent }, 'worker still not responding; killing it and starting a replacement');
         w.child.kill('SIGKILL');

@@ -16,6 +16,7 @@ import type { SessionHub } from '../session/hub.js';
 import type { RedisLink } from '../session/redis/link.js';
 import { redactUrl } from '../session/redis/link-options.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { KernelAccept } from './kernel-accept.js';
 import type { Slot, Supervisor } from './supervisor.js';
 
 export class Operations {
@@ -24,11 +25,13 @@ export class Operations {
   readonly #dispatcher: Dispatcher;
   readonly #hub: SessionHub;
   readonly #link: RedisLink | undefined;
+  readonly #kernel: KernelAccept | undefined;
   readonly #startedAt = Date.now();
   #busy: string | undefined;
 
-  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub, link?: RedisLink) {
+  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub, link?: RedisLink, kernel?: KernelAccept) {
     this.#opts = opts;
+    this.#kernel = kernel;
     this.#hub = hub;
     this.#link = link;
     this.#supervisor = supervisor;
@@ -55,6 +58,9 @@ export class Operations {
         name: this.#opts.name,
         uptimeMs: now - this.#startedAt,
         balancer: this.#opts.balancer,
+        accept: this.#kernel?.mode ?? 'handoff',
+        ...(this.#kernel?.fallback ? { acceptFallback: this.#kernel.fallback } : {}),
+        kernelAccepted: this.#kernel?.accepted ?? 0,
         port: this.#opts.port,
         queued: this.#dispatcher.queued,
         unacknowledged: this.#dispatcher.unacknowledged,
@@ -73,6 +79,7 @@ export class Operations {
           uptimeMs: w ? now - w.startedAt : 0,
           restarts: s.restarts,
           connections: w?.load.conns ?? 0,
+          ...(w && this.#kernel?.pausedOf(w) !== undefined ? { acceptPaused: this.#kernel.pausedOf(w) } : {}),
           inflight: w?.load.inflight ?? 0,
           rps: w ? w.requestsPerSecond(now) : 0,
           elu: w ? Math.round(w.load.elu * 1000) / 1000 : 0,

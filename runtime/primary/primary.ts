@@ -6,17 +6,19 @@
  *                 v
  *   +----------------------------+
  *   | primary                    |
- *   |  listener (pauseOnConnect) |  nothing is read here: TLS, HTTP/2 and
- *   |  dispatcher -> scheduler   |  upgrades all end in the worker
+ *   |  listener (bound for life) |  nothing is read here: TLS, HTTP/2 and
+ *   |  kernel accept: floors     |  upgrades all end in the worker
+ *   |  handoff: dispatcher       |
  *   |  supervisor                |
  *   |  session hub (host's copy) |
  *   +----+-----------+-----------+
- *        | IPC       | IPC         sockets, acks, load reports,
- *        |           |             session changes (fanned out)
+ *        | IPC       | IPC         listen handle and floors (kernel), or each
+ *        |           |             socket (handoff); load reports, session changes
  *        v           v
- *    worker 1 ... worker N        the app, unmodified
+ *    worker 1 ... worker N        the app, unmodified; in kernel mode each
+ *                                 accepts from the shared socket itself
  */
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { ShoalError } from '../errors.js';
@@ -30,6 +32,8 @@ import { RedisLink } from '../session/redis/link.js';
 import { redactUrl } from '../session/redis/link-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { startHealthChecks } from './health.js';
+import { KernelAccept, type AcceptMode } from './kernel-accept.js';
+import { Listener } from './listener.js';
 import { Operations } from './operations.js';
 import { Supervisor } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
@@ -59,24 +63,11 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
   };
 }
 
-/** Binds the port; maps the usual failures to clear usage errors. */
-export async function listen(opts: ShoalOptions): Promise<net.Server> {
-  const server = net.createServer({ pauseOnConnect: true });
-  const where = `${opts.host ?? '*'}:${opts.port}`;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') reject(new ShoalError('SHOAL_ERR_PORT_IN_USE', where));
-      else if (err.code === 'EACCES' || err.code === 'EPERM') reject(new ShoalError('SHOAL_ERR_PORT_DENIED', where));
-      else reject(new ShoalError('SHOAL_ERR_LISTEN', where, err.message));
-    });
-    server.listen({ port: opts.port, ...(opts.host ? { host: opts.host } : {}), backlog: 511 }, resolve);
-  });
-  return server;
-}
-
 export interface RunningPrimary {
   readonly supervisor: Supervisor;
   readonly dispatcher: Dispatcher;
+  /** The accept mode in force (kernel only once its start-up self-test passed). */
+  readonly accept: () => AcceptMode;
   readonly operations: Operations;
   readonly address: net.AddressInfo;
   /** Resolves with the exit code the process should end with. */
@@ -101,11 +92,16 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     }
   };
   control = await startControlServer(socketPath(dir, opts.name), opts.name, handle, log);
-  let server: net.Server;
-  try { server = await listen(opts); } catch (e) { control.close(); throw e; }
-  const address = server.address() as net.AddressInfo;
+  let listener: Listener;
+  try { listener = await Listener.open(opts.port, opts.host); } catch (e) { control.close(); throw e; }
+  const address = listener.address;
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
+  listener.onConnection = (h) => dispatcher.accept(h);
+  listener.onError = (err) => log.warn({ err: err.message }, 'accept failed');
+  const kernel = opts.accept === 'kernel' && (opts.balancer === 'least-conn' || opts.balancer === 'least-load')
+    ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs }, listener, dispatcher, log)
+    : undefined;
   const distributed = opts.redisUrl !== undefined && opts.sessionsMode === 'distributed';
   const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes, nearCache: distributed });
   const link = opts.redisUrl === undefined ? undefined : new RedisLink(
@@ -130,13 +126,27 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
 
   const stop = (reason: string, code = 0, force = false): Promise<number> => {
     stopping ??= (async () => {
-      // close() stops accepting at once. Its callback would wait for every socket the server
-      // accepted (queued ones included), so we do not wait for it: the queue is settled below.
-      server.close();
       stopHealth();
+      supervisor.beginStop();
+      // Kernel accept: the primary takes over accepting and the workers close their descriptors
+      // first, so the primary's is the last one and nothing waiting in the kernel queue is reset.
+      if (!force) await kernel?.stopAccepting();
+      // The port closes here: new connections are refused from now on. Those already accepted
+      // are settled below.
+      await listener.closeAfterAccepting();
       log.info({ reason, stopTimeoutMs: opts.stopTimeoutMs }, 'stopping');
       // Connections already accepted are still owed a worker: hand them out before retiring the workers.
-      if (!force) await waitFor(() => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0, opts.stopTimeoutMs);
+      const settled = (): boolean => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0;
+      if (!force) await waitFor(settled, opts.stopTimeoutMs);
+      // A worker that still has not acknowledged its handoffs is blocked: it would be killed by the
+      // stop timeout anyway, and killed now, what it holds goes to workers still taking connections.
+      if (!force && !settled()) {
+        for (const w of supervisor.workers.filter((x) => x.load.pending > 0)) {
+          log.warn({ worker: w.id, connections: w.load.pending }, 'worker did not take its connections within the stop timeout (event loop blocked?); killing it so that others serve them');
+          w.child.kill('SIGKILL');
+        }
+        await waitFor(settled, opts.stopTimeoutMs);
+      }
       await supervisor.stopAll(opts.stopTimeoutMs, force);
       dispatcher.abandonQueue();
       await link?.close();
@@ -170,17 +180,18 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       process.stderr.write(`shoal: ${err.message}\n`);
       void stop('fatal', 1, true);
     },
-  });
-  server.on('connection', (socket) => dispatcher.accept(socket));
-  log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
+  }, kernel);
+  log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, accept: opts.accept, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
-  ops = new Operations(opts, supervisor, dispatcher, hub, link);
+  const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
+  if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
+  ops = new Operations(opts, supervisor, dispatcher, hub, link, kernel);
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   // The host's sessions come from Redis before any worker takes traffic (a client whose session
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.
   await link?.start();
   supervisor.start();
-  return { supervisor, dispatcher, operations: ops, address, done, stop: (reason) => stop(reason) };
+  return { supervisor, dispatcher, accept, operations: ops, address, done, stop: (reason) => stop(reason) };
 }
 
 /** Polls a condition on the event loop's own schedule; resolves when it holds or the timeout passes. */

@@ -15,6 +15,7 @@ import { restartDelay } from './backoff.js';
 import type { SessionHub } from '../session/hub.js';
 import { isSessionKey } from '../session/validate.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { AcceptControl } from './kernel-accept.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
 
 export interface Slot {
@@ -58,10 +59,14 @@ export class Supervisor {
   readonly #replacements = new WeakSet<WorkerProcess>();
   #nextId = 1;
   #everReady = false;
+  /** The cluster's start is over (every first slot was ready once or gave up): workers that join from now on ramp up. */
+  #started = false;
   #stopping = false;
+  readonly #accept: AcceptControl | undefined;
 
-  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, dispatcher: Dispatcher, hub: SessionHub, events: SupervisorEvents) {
+  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, dispatcher: Dispatcher, hub: SessionHub, events: SupervisorEvents, accept?: AcceptControl) {
     this.#opts = opts;
+    this.#accept = accept;
     this.#hub = hub;
     this.#spec = spec;
     this.#log = log;
@@ -79,12 +84,17 @@ export class Supervisor {
       refuse: (m, w) => d.refuse(w, m.id, m.reason),
       load: (m, w) => {
         d.closed(w, m.closed);
+        // The worker's own count is exact; handoffs it has not acknowledged yet are not in it.
+        w.load.conns = m.conns + w.load.pending;
         w.load.inflight = m.inflight;
         w.load.elu = m.elu;
         w.countDone(m.done);
         w.rss = m.rss;
-        d.loadChanged();
+        this.#accept?.reported(w, m.paused, m.accepted);
+        d.loadChanged(w);
       },
+      echo: (m, w, handle) => this.#accept?.echoed(w, m.tag, handle),
+      unaccepted: (_m, w) => this.#accept?.unaccepted(w),
       unlisten: (_m, w) => {
         if (w.status === 'draining') return;
         // The app closed its server on its own: this worker will never serve again. Let it finish
@@ -175,11 +185,13 @@ export class Supervisor {
     else slot.worker = w;
     this.#log.info({ worker: w.id, workerPid: w.pid, slot: slot.n }, 'worker forked');
     this.#hub.attach(w);
+    this.#accept?.spawned(w);
     const readyTimer = setTimeout(() => this.#readyTimeout(w), this.#opts.readyTimeoutMs);
     this.#exits.set(w, new Promise((resolve) => {
       w.child.once('exit', (code, signal) => {
         clearTimeout(readyTimer);
         this.#hub.detach(w);
+        this.#accept?.exited(w);
         this.#exited(slot, w, code, signal);
         this.#exits.delete(w);
         resolve();
@@ -193,13 +205,19 @@ export class Supervisor {
     if (w.status !== 'starting' || !w.appReady || !w.sessionsSynced) return;
     w.setStatus('ready');
     this.#log.info({ worker: w.id, workerPid: w.pid, ms: Date.now() - w.startedAt }, 'worker ready');
-    this.#dispatcher.addWorker(w);
+    this.#dispatcher.addWorker(w, this.#started);
+    this.#checkStarted();
     this.#readyWaiters.get(w)?.resolve();
     this.#readyWaiters.delete(w);
     if (!this.#everReady && this.#slots.every((s) => s.worker?.status === 'ready')) {
       this.#everReady = true;
       this.#events.allReady();
     }
+  }
+
+  /** Ends the start phase once every slot of the first start was ready once or gave up. */
+  #checkStarted(): void {
+    if (!this.#started && this.#slots.every((s) => s.givenUp || s.worker?.status === 'ready')) this.#started = true;
   }
 
   #readyTimeout(w: WorkerProcess): void {
@@ -246,6 +264,7 @@ export class Supervisor {
       const err = new ShoalError('SHOAL_ERR_CRASH_LOOP', String(slot.n), String(slot.failures), why);
       this.#log.error({ slot: slot.n, code: err.code }, err.message);
       w.releaseStderr();
+      this.#checkStarted();
       // The primary lives on: accepted connections wait in its queue (up to the queue timeout),
       // `status` shows the failed slots, and `shoal reload` with fixed code fills them again.
       if (this.#slots.every((s) => s.givenUp)) this.#log.error('no worker can serve: fix the app, then run shoal reload');
@@ -258,10 +277,15 @@ export class Supervisor {
     slot.timer = setTimeout(() => this.#spawn(slot), delay);
   }
 
-  /** Retires every worker: stop taking connections, finish in flight, exit; killed after the timeout. */
-  async stopAll(timeoutMs: number, force = false): Promise<void> {
+  /** The cluster is stopping: a worker that exits from now on is not replaced. */
+  beginStop(): void {
     this.#stopping = true;
     for (const s of this.#slots) if (s.timer) clearTimeout(s.timer);
+  }
+
+  /** Retires every worker: stop taking connections, finish in flight, exit; killed after the timeout. */
+  async stopAll(timeoutMs: number, force = false): Promise<void> {
+    this.beginStop();
     const all = [...this.#exits.keys()];
     if (force) for (const w of all) { this.#dispatcher.removeWorker(w); w.child.kill('SIGKILL'); }
     await Promise.all(all.map((w) => this.retire(w, timeoutMs)));

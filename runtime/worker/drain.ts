@@ -2,7 +2,9 @@
  * Retiring a worker without failing a request (DESIGN.md point 5). The
  * primary has already stopped routing here; from then on:
  *
- *  1. a handoff still arriving is refused (the primary gives it to another);
+ *  1. the worker's descriptor of the shared socket (kernel accept) closes,
+ *     so it takes nothing more from the kernel queue; a handoff still
+ *     arriving is refused (the primary gives it to another);
  *  2. every response carries `Connection: close`, in-flight ones included
  *     when their headers are not sent yet, so each keep-alive connection
  *     closes cleanly after its next response;
@@ -17,11 +19,13 @@
  * The whole drain is bounded by the stop timeout; past it the worker exits
  * with whatever is left (and the primary kills it if it cannot).
  */
+import type { Acceptor } from './acceptor.js';
 import type { Intake } from './intake.js';
 import type { WorkerState } from './state.js';
 
-export async function drain(state: WorkerState, intake: Intake, timeoutMs: number): Promise<void> {
+export async function drain(state: WorkerState, intake: Intake, acceptor: Acceptor, timeoutMs: number): Promise<void> {
   state.draining = true;
+  acceptor.stop();
   intake.markDraining();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); });

@@ -1,13 +1,15 @@
 /**
  * Connection intake and load accounting in the worker.
  *
- * A handoff arrives as a raw TCP handle with a { shoal: 'conn' } message.
- * We acknowledge first (the primary then closes its copy), then wrap the
- * handle in a net.Socket and emit 'connection' on the app's server
- * synchronously, in the message handler: data is delivered in a later I/O
- * phase, so no byte can be missed (an async gap here would lose the first
- * bytes). What node's own net onconnection does for a listening server
- * (count the connection, link socket.server, noDelay/keepAlive) is done here.
+ * A connection arrives as a raw TCP handle, either handed off by the
+ * primary with a { shoal: 'conn' } message (acknowledged first, so the
+ * primary closes its copy) or accepted by this worker from the shared
+ * socket (kernel accept, acceptor.ts). Either way it is wrapped in a
+ * net.Socket and 'connection' is emitted on the app's server synchronously:
+ * data is delivered in a later I/O phase, so no byte can be missed (an
+ * async gap here would lose the first bytes). What node's own net
+ * onconnection does for a listening server (count the connection, link
+ * socket.server, noDelay/keepAlive) is done here.
  */
 import net from 'node:net';
 import type http from 'node:http';
@@ -76,6 +78,16 @@ export class Intake {
   #lastBusyAt = 0;
   #lastIdleAt = 0;
   #connections = 0;
+  /** Connections taken from the shared socket since the last report (kernel accept). */
+  #accepted = 0;
+  #lastPaused = false;
+  #soon: NodeJS.Immediate | undefined;
+  /** Called when a connection of this worker closes (the acceptor's gate re-decides). */
+  onLoad: () => void = () => {};
+  /** Called when a request starts or ends: only least-load's gate looks at requests. */
+  onRequest: (() => void) | undefined;
+  /** Whether the acceptor sits out, for the report. */
+  paused: () => boolean = () => false;
   /** Conditions someone waits for; checked whenever a request or a connection ends. */
   readonly #waiters: { cond: () => boolean; resolve: () => void }[] = [];
   #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
@@ -112,14 +124,25 @@ export class Intake {
     const now = performance.now();
     // Its own throttle: it must not hold back the report of this request's end, which is what
     // tells the primary the worker is free again.
-    if (now - this.#lastBusyAt < EDGE_REPORT_MIN_MS) return;
+    // Throttled, it still goes out with the next batch.
+    if (now - this.#lastBusyAt < EDGE_REPORT_MIN_MS) { this.#changed(); return; }
     this.#lastBusyAt = now;
     this.report(0, false);
   }
 
   get inflight(): number { return this.#inflight; }
-  /** Connections this worker took from the primary and that are still open. */
+  /** Connections this worker took (from the primary or the shared socket) and that are still open. */
   get connections(): number { return this.#connections; }
+  /** Event-loop utilisation as last measured (see report()). */
+  get elu(): number { return this.#eluValue; }
+
+  /**
+   * Reports on the next turn, outside the throttle: the acceptor paused, and
+   * the primary must hear of it soon (it may need to raise the floor).
+   */
+  reportSoon(): void {
+    this.#soon ??= setImmediate(() => { this.#soon = undefined; this.report(0, false); });
+  }
 
   /** Resolves once `cond` holds, checked now and after every request or connection that ends. */
   until(cond: () => boolean): Promise<void> {
@@ -141,10 +164,12 @@ export class Intake {
       if (this.#state.draining) res.shouldKeepAlive = false;
       this.#open.add(res);
       this.#busy();
+      this.onRequest?.();
       res.once('close', () => {
         this.#inflight--;
         this.#done++;
         this.#open.delete(res);
+        this.onRequest?.();
         // Idle again: say so at once (a primary may be holding a connection for the first idle
         // worker); other changes wait for the throttle.
         if (this.#inflight === 0 && performance.now() - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
@@ -174,23 +199,41 @@ export class Intake {
       return;
     }
     this.#state.send({ shoal: 'ack', id, closed: this.#takeClosed() });
+    this.#adopt(server, handle);
+  }
+
+  /**
+   * A connection this worker accepted from the shared socket. Draining
+   * workers have closed their acceptor, but one accepted in the same turn as
+   * the stop is still ours to serve (with Connection: close).
+   */
+  acceptFromKernel(handle: unknown): void {
+    const server = this.#state.servers[0];
+    this.#accepted++;
+    if (!server) { (handle as { close(): void }).close(); return; }
+    this.#adopt(server, handle);
+    this.#changed();
+  }
+
+  #adopt(server: net.Server, handle: unknown): void {
+    const s = server as unknown as ServerInternals;
     // `handle` is an undocumented SocketConstructorOpts field; node's own cluster child uses it the same way.
     const socket = new net.Socket({
       handle,
       readable: true,
       writable: true,
-      allowHalfOpen: s?.allowHalfOpen ?? false,
-      pauseOnCreate: s?.pauseOnConnect ?? false,
+      allowHalfOpen: s.allowHalfOpen ?? false,
+      pauseOnCreate: s.pauseOnConnect ?? false,
     } as unknown as net.SocketConstructorOpts);
     const flags = socketFlags(server);
     if (flags.noDelay) socket.setNoDelay(true);
     if (flags.keepAlive) socket.setKeepAlive(true, flags.keepAliveDelayMs);
-    s!._connections++;
+    s._connections++;
     const si = socket as unknown as SocketInternals;
     si.server = server;
     si._server = server;
     this.#connections++;
-    socket.once('close', () => { this.#closed++; this.#connections--; this.#changed(); this.#settle(); });
+    socket.once('close', () => { this.#closed++; this.#connections--; this.#changed(); this.#settle(); this.onLoad(); });
     server.emit('connection', socket);
   }
 
@@ -209,7 +252,8 @@ export class Intake {
    * throttle window.
    */
   report(idleEvery = 10, throttled = true): void {
-    const changed = this.#closed > 0 || this.#done > 0 || this.#inflight !== this.#lastInflight;
+    const paused = this.paused();
+    const changed = this.#closed > 0 || this.#done > 0 || this.#accepted > 0 || this.#inflight !== this.#lastInflight || paused !== this.#lastPaused;
     if (!changed && ++this.#quietTicks < idleEvery) return;
     // ELU over a window of at least ELU_MIN_WINDOW_MS: edge reports come every few ms, often
     // right after the loop woke from a wait, and a window that short reads as idle however busy
@@ -223,8 +267,14 @@ export class Intake {
     if (throttled) this.#lastReportAt = now;
     this.#quietTicks = 0;
     this.#lastInflight = this.#inflight;
+    this.#lastPaused = paused;
     const done = this.#done;
     this.#done = 0;
-    this.#state.send({ shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: process.memoryUsage.rss() });
+    const accepted = this.#accepted;
+    this.#accepted = 0;
+    this.#state.send({
+      shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: process.memoryUsage.rss(),
+      conns: this.#connections, accepted, paused,
+    });
   }
 }

@@ -9,6 +9,7 @@
  * Kept free of dependencies (no pino here): it is start-up cost in every worker.
  */
 import { interceptListen } from './servers.js';
+import { Acceptor } from './acceptor.js';
 import { drain } from './drain.js';
 import { Intake } from './intake.js';
 import { workerState } from './state.js';
@@ -24,6 +25,7 @@ function main(): void {
   const state = workerState();
   const reportMs = Number(process.env[ENV.reportMs] ?? 25);
   const intake = new Intake(state, reportMs);
+  const acceptor = new Acceptor(intake, state);
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
@@ -42,7 +44,9 @@ function main(): void {
       announced = true;
     },
     released() {
-      if (state.servers.length === 0) state.send({ shoal: 'unlisten' });
+      if (state.servers.length > 0) return;
+      acceptor.stop();
+      state.send({ shoal: 'unlisten' });
     },
     other(p) { state.send({ shoal: 'other-listen', port: p }); },
   });
@@ -56,12 +60,21 @@ function main(): void {
 
   const retire = async (timeoutMs: number): Promise<void> => {
     if (state.draining) return;
-    await drain(state, intake, timeoutMs);
+    await drain(state, intake, acceptor, timeoutMs);
     process.exit(0);
   };
 
   const table: Handlers<ToWorker, [unknown]> = {
     conn: (m, handle) => intake.accept(m.id, handle),
+    // A descriptor that would not listen is answered as given back, so the primary stops counting on it.
+    accept: (m, handle) => { if (!acceptor.start(handle, m.params, m.floor)) state.send({ shoal: 'unaccepted' }); },
+    unaccept: () => { acceptor.stop(); state.send({ shoal: 'unaccepted' }); },
+    floor: (m) => acceptor.setFloor(m.floor),
+    // The primary wants a descriptor it can pause: one received over IPC is. Ours closes once sent.
+    echo: (m, handle) => {
+      const h = handle as { close(): void } | undefined;
+      if (h && process.send) process.send({ shoal: 'echo', tag: m.tag }, h as never, () => h.close());
+    },
     stop: (m) => { void retire(m.timeoutMs); },
     'sess-sync': session,
     'sess-delta': session,

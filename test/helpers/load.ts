@@ -10,11 +10,16 @@ export interface LoadCounts {
   non2xx: number;
   resets: number;
   hung: number;
+  /** Connections refused (the port was closed). */
+  refused: number;
   other: number;
   errors: string[];
   /** Distinct values of the response header `x-worker` (when the app sets it). */
   workers: Set<string>;
 }
+
+/** Every request that did not end in a 2xx response. */
+export const failures = (c: LoadCounts): number => c.non2xx + c.resets + c.hung + c.refused + c.other;
 
 export interface LoadOptions {
   port: number;
@@ -45,7 +50,7 @@ export function request(port: number, path: string, agent: http.Agent | false, t
 
 /** Runs load until `stop` resolves; returns the counts once every loop has finished. */
 export async function runLoad(opts: LoadOptions, stop: Promise<unknown>): Promise<LoadCounts> {
-  const counts: LoadCounts = { ok: 0, non2xx: 0, resets: 0, hung: 0, other: 0, errors: [], workers: new Set() };
+  const counts: LoadCounts = { ok: 0, non2xx: 0, resets: 0, hung: 0, refused: 0, other: 0, errors: [], workers: new Set() };
   let stopped = false;
   void stop.then(() => { stopped = true; });
   const loop = async (): Promise<void> => {
@@ -60,6 +65,7 @@ export async function runLoad(opts: LoadOptions, stop: Promise<unknown>): Promis
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'HUNG') counts.hung++;
         else if (code === 'ECONNRESET' || code === 'EPIPE') counts.resets++;
+        else if (code === 'ECONNREFUSED') counts.refused++;
         else counts.other++;
         if (counts.errors.length < 20) counts.errors.push(`${code ?? ''} ${(e as Error).message}`);
       }

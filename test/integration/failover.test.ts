@@ -34,7 +34,7 @@ describe('hung worker', () => {
     finish();
     const counts = await load;
     expect(counts.hung, counts.errors.join('\n')).toBe(0);
-    expect(counts.resets + counts.other + counts.non2xx, counts.errors.join('\n')).toBe(0);
+    expect(counts.resets + counts.other + counts.refused + counts.non2xx, counts.errors.join('\n')).toBe(0);
     expect(counts.ok).toBeGreaterThan(50);
     const handedBack = c.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('un-acknowledged'));
     expect((handedBack?.connections as number | undefined) ?? 0).toBeLessThanOrEqual(2);
@@ -58,7 +58,7 @@ describe('memory limit', () => {
     await new Promise((r) => setTimeout(r, 300));
     finish();
     const counts = await load;
-    expect(counts.resets + counts.hung + counts.other + counts.non2xx, counts.errors.join('\n')).toBe(0);
+    expect(counts.resets + counts.hung + counts.other + counts.refused + counts.non2xx, counts.errors.join('\n')).toBe(0);
     expect(counts.workers).toEqual(new Set(['1', '2']));
   });
 });

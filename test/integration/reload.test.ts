@@ -26,6 +26,7 @@ function expectClean(counts: LoadCounts): void {
   expect(counts.resets, detail).toBe(0);
   expect(counts.hung, detail).toBe(0);
   expect(counts.other, detail).toBe(0);
+  expect(counts.refused, detail).toBe(0);
   expect(counts.non2xx, detail).toBe(0);
   expect(counts.ok).toBeGreaterThan(100);
 }

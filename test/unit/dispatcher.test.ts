@@ -4,36 +4,36 @@
  * credit window, queue order, refuse, and re-dispatch when a worker dies.
  */
 import { describe, expect, it } from 'vitest';
-import type net from 'node:net';
 import pino from 'pino';
 import { Dispatcher } from '../../runtime/primary/dispatcher.js';
+import type { TcpHandle } from '../../runtime/primary/tcp-handle.js';
 import type { WorkerProcess } from '../../runtime/primary/worker-process.js';
 import { createScheduler } from '../../runtime/scheduler/index.js';
 
-interface Sent { worker: number; id: number; socket: FakeSocket }
-class FakeSocket {
+interface Sent { worker: number; id: number; socket: FakeHandle }
+/** A raw connection handle as the listener gives them: the dispatcher only passes it on, closes it, or asks its peer. */
+class FakeHandle {
   destroyed = false;
   constructor(readonly name: string, readonly remoteAddress = '127.0.0.1') {}
-  readonly _handle = { socket: this };
-  on(): this { return this; }
-  destroy(): void { this.destroyed = true; }
-  resume(): void {}
-  end(): void { this.destroyed = true; }
+  close(): void { this.destroyed = true; }
+  getpeername(out: Record<string, unknown>): number { out.address = this.remoteAddress; return 0; }
 }
 
 function setup(creditWindow = 2) {
   const sent: Sent[] = [];
-  const d = new Dispatcher(createScheduler('round-robin', { slowStartMs: 0 }), { creditWindow, queueTimeoutMs: 60_000 }, pino({ level: 'silent' }));
+  const closed: string[] = [];
+  const close = (h: TcpHandle) => { const f = h as unknown as FakeHandle; closed.push(f.name); f.destroyed = true; };
+  const d = new Dispatcher(createScheduler('round-robin', { slowStartMs: 0 }), { creditWindow, queueTimeoutMs: 60_000, close }, pino({ level: 'silent' }));
   const worker = (id: number): WorkerProcess => {
     const w = {
       id,
       load: { id, weight: 1, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: 0 },
-      send: (msg: { id: number }, handle: { socket: FakeSocket }) => { sent.push({ worker: id, id: msg.id, socket: handle.socket }); return true; },
+      send: (msg: { id: number }, handle: FakeHandle) => { sent.push({ worker: id, id: msg.id, socket: handle }); return true; },
     };
     return w as unknown as WorkerProcess;
   };
-  const accept = (name: string) => { const s = new FakeSocket(name); d.accept(s as unknown as net.Socket); return s; };
-  return { d, sent, worker, accept };
+  const accept = (name: string) => { const s = new FakeHandle(name); d.accept(s as unknown as TcpHandle); return s; };
+  return { d, sent, worker, accept, closed };
 }
 
 describe('dispatcher', () => {
@@ -41,7 +41,7 @@ describe('dispatcher', () => {
     const { d, sent, worker, accept } = setup();
     accept('a'); accept('b');
     expect(d.queued).toBe(2);
-    d.addWorker(worker(1));
+    d.addWorker(worker(1), false);
     expect(sent.map((s) => s.socket.name)).toEqual(['a', 'b']);
     expect(d.queued).toBe(0);
   });
@@ -49,7 +49,7 @@ describe('dispatcher', () => {
   it('never exceeds the credit window per worker; an ack frees credit and closes the primary copy', () => {
     const { d, sent, worker, accept } = setup(2);
     const w = worker(1);
-    d.addWorker(w);
+    d.addWorker(w, false);
     const socks = ['a', 'b', 'c', 'd'].map(accept);
     expect(sent).toHaveLength(2);
     expect(w.load.pending).toBe(2);
@@ -66,13 +66,13 @@ describe('dispatcher', () => {
     const { d, sent, worker, accept } = setup(1);
     const w1 = worker(1);
     const w2 = worker(2);
-    d.addWorker(w1);
+    d.addWorker(w1, false);
     accept('a');
     accept('b');
     expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1']);
     d.refuse(w1, sent[0]!.id, 'closed'); // draining: it refuses what it still gets
     expect(w1.load).toMatchObject({ pending: 0, conns: 0 });
-    d.addWorker(w2);
+    d.addWorker(w2, false);
     expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a@2']);
     expect(d.stats.refused).toBe(1);
   });
@@ -81,8 +81,8 @@ describe('dispatcher', () => {
     const { d, sent, worker, accept } = setup(2);
     const w1 = worker(1);
     const w2 = worker(2);
-    d.addWorker(w1);
-    d.addWorker(w2);
+    d.addWorker(w1, false);
+    d.addWorker(w2, false);
     const socks = ['a', 'b', 'c', 'd', 'e'].map(accept);
     expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'b@2', 'c@1', 'd@2']);
     d.ack(w2, sent[1]!.id, 0); // b acknowledged by 2: e goes to 2
@@ -101,7 +101,7 @@ describe('dispatcher', () => {
   it('a worker refusing at maxConnections is skipped until it reports a close, so nothing bounces', () => {
     const { d, sent, worker, accept } = setup(2);
     const w1 = worker(1);
-    d.addWorker(w1);
+    d.addWorker(w1, false);
     accept('a');
     d.refuse(w1, sent[0]!.id, 'full');
     expect(sent).toHaveLength(1); // not offered again at once
@@ -113,7 +113,7 @@ describe('dispatcher', () => {
   it('a worker refusing because it has no server any more is taken out of rotation', () => {
     const { d, sent, worker, accept } = setup(2);
     const w1 = worker(1);
-    d.addWorker(w1);
+    d.addWorker(w1, false);
     accept('a');
     d.refuse(w1, sent[0]!.id, 'closed');
     expect(d.routable).toBe(0);
@@ -121,10 +121,10 @@ describe('dispatcher', () => {
   });
 
   it('abandonQueue closes what no worker will take', () => {
-    const { d, accept } = setup();
-    const s = accept('a');
+    const { d, accept, closed } = setup();
+    accept('a');
     d.abandonQueue();
-    expect(s.destroyed).toBe(true);
+    expect(closed).toEqual(['a']);
     expect(d.queued).toBe(0);
   });
 });

@@ -1,0 +1,280 @@
+/**
+ * Kernel accept (issue 12): the routable workers accept from the shared
+ * listening socket themselves, each gating its own acceptor by load, and
+ * the primary leaves the connection path.
+ *
+ *   primary: binds once, keeps a descriptor for life
+ *     |  accept{params,floor} + socket handle   (when a worker becomes routable)
+ *     |  floor                                  (when the least loaded key changes)
+ *     |  unaccept                               (out of rotation, stop)
+ *     v
+ *   worker: accepts while key(own load) <= floor + slack   (scheduler/gate.ts)
+ *     |  load{conns, paused, ...}               (batched, as before)
+ *     v
+ *   primary: floor = min key over accepting workers
+ *
+ * The primary's work grows with load reports, not with connections. It
+ * accepts itself (and hands off, as in handoff mode) only while no worker
+ * accepts: during start-up, when every worker is gone or hung, and while
+ * stopping, so a connection in the kernel queue is always taken by someone.
+ *
+ * Pausing relies on behaviour node does not document, so the mode starts
+ * with a self-test (accept-probe.ts) and falls back to the handoff if it
+ * fails, saying so in the log.
+ */
+import type { Logger } from 'pino';
+import type { AcceptParams, EchoTag } from '../ipc/messages.js';
+import { acceptKey, roundFloor, type GateBalancer } from '../scheduler/gate.js';
+import { effectiveWeight } from '../scheduler/weight.js';
+import { probePause, probeSocket } from './accept-probe.js';
+import type { Dispatcher, RoutingObserver } from './dispatcher.js';
+import type { Listener } from './listener.js';
+import type { TcpHandle } from './tcp-handle.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export type AcceptMode = 'kernel' | 'handoff';
+
+export interface KernelAcceptOptions {
+  readonly balancer: GateBalancer;
+  readonly slack: number;
+  readonly holdMs: number;
+  readonly slowStartMs: number;
+  /** How long stop waits for the workers to close their descriptors before it kills the ones still holding one. */
+  readonly unacceptTimeoutMs: number;
+  /** The start-up self-test (accept-probe.ts); a unit test passes one that fails. */
+  readonly probe?: (copy: TcpHandle) => Promise<string | undefined>;
+}
+
+/** What the supervisor tells the controller about workers it does not route yet. */
+export interface AcceptControl {
+  spawned(w: WorkerProcess): void;
+  exited(w: WorkerProcess): void;
+  echoed(w: WorkerProcess, tag: EchoTag, handle: unknown): void;
+  unaccepted(w: WorkerProcess): void;
+  reported(w: WorkerProcess, paused: boolean, accepted: number): void;
+}
+
+interface Acceptor { paused: boolean; accepted: number }
+
+type State = 'probing' | 'on' | 'off';
+
+export class KernelAccept implements RoutingObserver, AcceptControl {
+  readonly #opts: KernelAcceptOptions;
+  readonly #listener: Listener;
+  readonly #dispatcher: Dispatcher;
+  readonly #log: Logger;
+  #state: State = 'probing';
+  #fallback: string | undefined;
+  #prober: WorkerProcess | undefined;
+  #probe: TcpHandle | undefined;
+  readonly #copies = new Map<EchoTag, TcpHandle>();
+  /** Workers that were sent `accept` and not yet `unaccept`: they take part in the accept contest. */
+  readonly #acceptors = new Map<WorkerProcess, Acceptor>();
+  /**
+   * Descriptors of the shared socket each worker may still hold: accepts
+   * sent minus `unaccepted` answers. Stop closes the primary's descriptor
+   * only once no worker holds one, so that the primary's is the last.
+   */
+  readonly #held = new Map<WorkerProcess, number>();
+  #onReleased: (() => void) | undefined;
+  #floor = NaN;
+  #floorScheduled = false;
+  #stopping = false;
+  /** Connections the workers took from the shared socket, reported in their loads. */
+  #accepted = 0;
+
+  constructor(opts: KernelAcceptOptions, listener: Listener, dispatcher: Dispatcher, log: Logger) {
+    this.#opts = opts;
+    this.#listener = listener;
+    this.#dispatcher = dispatcher;
+    this.#log = log;
+    dispatcher.observe(this);
+  }
+
+  /** The mode in force: kernel once the self-test passed; handoff before, and after a failed one. */
+  get mode(): AcceptMode { return this.#state === 'on' ? 'kernel' : 'handoff'; }
+  get fallback(): string | undefined { return this.#fallback; }
+  get accepted(): number { return this.#accepted; }
+  /** Whether the worker's acceptor sits out (over its share), as it last reported. */
+  pausedOf(w: WorkerProcess): boolean | undefined { return this.#acceptors.get(w)?.paused; }
+
+  // ---- the self-test: a probe socket and the served one, echoed by the first worker
+
+  spawned(w: WorkerProcess): void {
+    if (this.#state !== 'probing' || this.#prober) return;
+    try {
+      this.#probe ??= probeSocket();
+    } catch (e) {
+      this.#fail(`no probe socket on 127.0.0.1 (${(e as Error).message})`);
+      return;
+    }
+    this.#prober = w;
+    w.send({ shoal: 'echo', tag: 'probe' }, this.#probe);
+    w.send({ shoal: 'echo', tag: 'listen' }, this.#listener.handle);
+  }
+
+  echoed(w: WorkerProcess, tag: EchoTag, handle: unknown): void {
+    const h = handle as TcpHandle | undefined;
+    if (this.#state !== 'probing' || w !== this.#prober || !h || this.#copies.has(tag)) { h?.close(); return; }
+    this.#copies.set(tag, h);
+    const probe = this.#copies.get('probe');
+    const listen = this.#copies.get('listen');
+    if (!probe || !listen) return;
+    this.#copies.clear();
+    this.#probe?.close();
+    this.#probe = undefined;
+    void (this.#opts.probe ?? probePause)(probe).then((why) => {
+      if (this.#state !== 'probing') { listen.close(); return; }
+      if (why !== undefined) { listen.close(); this.#fail(why); return; }
+      if (!this.#listener.adopt(listen)) { this.#fail('the echoed descriptor of the port would not listen'); return; }
+      this.#state = 'on';
+      this.#log.info({ accept: 'kernel', balancer: this.#opts.balancer }, 'accept mode: kernel (workers accept from the shared socket, gated by load)');
+      for (const x of this.#dispatcher.workers) this.added(x);
+      this.#updateOwn();
+    });
+  }
+
+  #fail(why: string): void {
+    this.#state = 'off';
+    this.#fallback = why;
+    this.#probe?.close();
+    this.#probe = undefined;
+    for (const h of this.#copies.values()) h.close();
+    this.#copies.clear();
+    this.#log.warn({ accept: 'handoff', reason: why }, `kernel accept is not available here (${why}); the primary accepts every connection and hands it over (handoff)`);
+  }
+
+  exited(w: WorkerProcess): void {
+    this.#forget(w);
+    this.#release(w, Infinity);
+    if (w !== this.#prober) return;
+    // It died before echoing both handles: the next worker forked tries again.
+    this.#prober = undefined;
+    for (const h of this.#copies.values()) h.close();
+    this.#copies.clear();
+  }
+
+  // ---- routing: which workers accept
+
+  added(w: WorkerProcess): void {
+    if (this.#state !== 'on' || this.#stopping || this.#acceptors.has(w)) return;
+    this.#acceptors.set(w, { paused: false, accepted: 0 });
+    const floor = this.#computeFloor();
+    const now = Date.now();
+    const params: AcceptParams = {
+      balancer: this.#opts.balancer,
+      weight: w.load.weight,
+      slack: this.#opts.slack,
+      slowStartMs: this.#opts.slowStartMs,
+      rampMs: Math.max(0, Math.min(this.#opts.slowStartMs, w.load.readyAt + this.#opts.slowStartMs - now)),
+      holdMs: this.#opts.holdMs,
+    };
+    w.send({ shoal: 'accept', params, floor }, this.#listener.handle);
+    this.#held.set(w, (this.#held.get(w) ?? 0) + 1);
+    // The newcomer may be the least loaded now: the others hear of the new floor (it too, harmlessly).
+    this.#broadcastFloor();
+    this.#updateOwn();
+  }
+
+  removed(w: WorkerProcess): void {
+    if (!this.#acceptors.has(w)) return;
+    w.send({ shoal: 'unaccept' });
+    this.#forget(w);
+  }
+
+  unaccepted(w: WorkerProcess): void {
+    this.#release(w, 1);
+    // Still meant to accept, yet holding nothing: its `accept` failed (the descriptor would not listen).
+    if (this.#acceptors.has(w) && !this.#held.has(w)) {
+      this.#log.error({ worker: w.id }, 'worker could not listen on its descriptor of the port; it takes no connection from the kernel');
+      this.#forget(w);
+    }
+  }
+
+  #release(w: WorkerProcess, n: number): void {
+    const left = (this.#held.get(w) ?? 0) - n;
+    if (left > 0) { this.#held.set(w, left); return; }
+    this.#held.delete(w);
+    if (this.#held.size === 0) this.#onReleased?.();
+  }
+
+  loadChanged(w: WorkerProcess): void {
+    if (this.#acceptors.has(w)) this.#scheduleFloor();
+  }
+
+  /** From a worker's load report: its acceptor's state and what it took since the last report. */
+  reported(w: WorkerProcess, paused: boolean, accepted: number): void {
+    this.#accepted += accepted;
+    const a = this.#acceptors.get(w);
+    if (!a) return;
+    a.paused = paused;
+    a.accepted += accepted;
+  }
+
+  #forget(w: WorkerProcess): void {
+    if (!this.#acceptors.delete(w)) return;
+    this.#scheduleFloor();
+    this.#updateOwn();
+  }
+
+  // ---- the floor
+
+  #computeFloor(now = Date.now()): number {
+    let floor = Infinity;
+    for (const w of this.#acceptors.keys()) {
+      const k = acceptKey(this.#opts.balancer, w.load, effectiveWeight(w.load, now, this.#opts.slowStartMs));
+      if (k < floor) floor = k;
+    }
+    return roundFloor(floor);
+  }
+
+  /** Once per turn of the event loop, whatever number of reports arrived in it. */
+  #scheduleFloor(): void {
+    if (this.#floorScheduled) return;
+    this.#floorScheduled = true;
+    setImmediate(() => { this.#floorScheduled = false; this.#broadcastFloor(); });
+  }
+
+  #broadcastFloor(): void {
+    if (this.#acceptors.size === 0) return;
+    const floor = this.#computeFloor();
+    if (floor === this.#floor) return;
+    this.#floor = floor;
+    for (const w of this.#acceptors.keys()) w.send({ shoal: 'floor', floor });
+  }
+
+  // ---- the primary's own acceptor
+
+  #updateOwn(): void {
+    if (this.#state !== 'on') return;
+    this.#listener.setAccepting(this.#stopping || this.#acceptors.size === 0);
+  }
+
+  /**
+   * Before the port closes: the primary accepts again and every worker
+   * closes its descriptor of the shared socket, so the primary's is the last
+   * one: what waits in the kernel queue is taken by the primary (and handed
+   * to a worker) rather than reset when the socket closes. A worker that
+   * does not answer within unacceptTimeoutMs (its event loop is blocked) is
+   * killed: it would be killed by the stop timeout anyway, and while it
+   * holds a descriptor the port cannot close cleanly.
+   */
+  async stopAccepting(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#updateOwn();
+    for (const w of this.#acceptors.keys()) w.send({ shoal: 'unaccept' });
+    this.#acceptors.clear();
+    if (this.#held.size === 0) return;
+    const released = new Promise<void>((resolve) => { this.#onReleased = resolve; });
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([released.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), this.#opts.unacceptTimeoutMs); })]);
+    clearTimeout(timer);
+    if (!late) return;
+    for (const w of this.#held.keys()) {
+      this.#log.warn({ worker: w.id, timeoutMs: this.#opts.unacceptTimeoutMs }, 'worker did not close its descriptor of the port in time (event loop blocked?); killing it so that no waiting connection is reset');
+      w.child.kill('SIGKILL');
+    }
+    await released;
+  }
+}

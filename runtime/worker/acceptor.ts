@@ -1,0 +1,164 @@
+/**
+ * Kernel accept, the worker's side: this worker's descriptor of the shared
+ * listening socket, and the gate that decides whether it takes part in the
+ * kernel's accept contest right now.
+ *
+ *   accepting  --accept makes key > floor + slack-->  paused (the kernel
+ *       ^                                              queues for the others)
+ *       '--a close, a floor, a request ending------------'
+ *
+ * The decision uses this worker's own counts, which are always fresh, and
+ * the floor the primary last sent (the least loaded worker's key). A pause
+ * is reported on the next turn, so the primary can raise the floor when
+ * every worker sits out. If the floor stays put for holdMs while paused
+ * (its setter may be blocked, so the floor is stale), the acceptor opens
+ * for one holdMs window anyway: a connection never waits on a stale floor
+ * for longer than that.
+ *
+ * Pausing is libuv's accept watcher switched off with readStop(), checked
+ * to work at start-up by the primary (runtime/primary/accept-probe.ts).
+ */
+import { performance } from 'node:perf_hooks';
+import type { AcceptParams } from '../ipc/messages.js';
+import { mayAccept } from '../scheduler/gate.js';
+import { effectiveWeight } from '../scheduler/weight.js';
+import type { Intake } from './intake.js';
+import type { WorkerState } from './state.js';
+
+interface RawHandle {
+  listen(backlog: number): number;
+  readStart(): number;
+  readStop(): number;
+  close(): void;
+  onconnection: ((status: number, client?: unknown) => void) | null;
+}
+interface ServerInternals { _connections: number; maxConnections?: number }
+
+const BACKLOG = 511;
+
+export class Acceptor {
+  readonly #intake: Intake;
+  readonly #state: WorkerState;
+  #handle: RawHandle | undefined;
+  #params: AcceptParams | undefined;
+  #readyAt = 0;
+  #floor = Infinity;
+  #paused = false;
+  /** libuv's reading flag on the handle: readStop() only acts when it is set. */
+  #reading = false;
+  /** A window opened past a stale floor (see the file comment). */
+  #open = false;
+  #timer: NodeJS.Timeout | undefined;
+  /** Times this acceptor paused, for tests and status. */
+  pauses = 0;
+
+  constructor(intake: Intake, state: WorkerState) {
+    this.#intake = intake;
+    this.#state = state;
+    intake.onLoad = () => this.evaluate();
+    intake.paused = () => this.paused;
+  }
+
+  /** Whether this worker holds a descriptor of the shared socket. */
+  get active(): boolean { return this.#handle !== undefined; }
+  /** Whether it sits out of the accept contest right now. */
+  get paused(): boolean { return this.#handle !== undefined && this.#paused; }
+
+  /** Starts accepting from `handle` (a descriptor of the shared socket). False when it cannot listen. */
+  start(handle: unknown, params: AcceptParams, floor: number): boolean {
+    this.stop();
+    const h = handle as RawHandle | undefined;
+    if (!h) return false;
+    if (this.#state.draining) { h.close(); return false; }
+    h.onconnection = (status, client) => {
+      if (status === 0 && client) this.#intake.acceptFromKernel(client);
+      this.evaluate();
+    };
+    if (h.listen(BACKLOG) !== 0) { h.onconnection = null; h.close(); return false; }
+    this.#handle = h;
+    this.#params = params;
+    // Only least-load's gate looks at requests in flight; least-conn's would be work on every request for nothing.
+    this.#intake.onRequest = params.balancer === 'least-load' ? () => this.evaluate() : undefined;
+    this.#floor = floor;
+    this.#readyAt = performance.now() - (params.slowStartMs - params.rampMs);
+    this.#paused = false;
+    this.#reading = false;
+    this.#open = false;
+    this.evaluate();
+    return true;
+  }
+
+  /** Closes this worker's descriptor; the socket and its queue live on in the others. */
+  stop(): void {
+    const h = this.#handle;
+    if (!h) return;
+    this.#handle = undefined;
+    this.#intake.onRequest = undefined;
+    this.#clearTimer();
+    h.onconnection = null;
+    h.close();
+  }
+
+  setFloor(floor: number): void {
+    this.#floor = floor;
+    // A new floor: whatever was waited on it so far does not count, and an open window closes.
+    this.#open = false;
+    this.#clearTimer();
+    this.evaluate();
+    if (this.#paused) this.#armHold();
+  }
+
+  /** Re-decides after anything that moves this worker's load (an accept, a close, a request edge, a floor). */
+  evaluate(): void {
+    const h = this.#handle;
+    if (!h) return;
+    const want = this.#mayAccept();
+    if (want === !this.#paused) return;
+    if (want) {
+      h.readStart();
+      this.#reading = true;
+      this.#paused = false;
+      if (!this.#open) this.#clearTimer();
+      return;
+    }
+    if (!this.#reading) h.readStart();
+    h.readStop();
+    this.#reading = false;
+    this.#paused = true;
+    this.pauses++;
+    this.#intake.reportSoon();
+    this.#armHold();
+  }
+
+  /** Paused on one floor for holdMs: open for one holdMs window, then decide again. */
+  #armHold(): void {
+    if (this.#timer) return;
+    this.#arm(() => {
+      this.#open = true;
+      this.evaluate();
+      this.#arm(() => { this.#open = false; this.evaluate(); });
+    });
+  }
+
+  #mayAccept(): boolean {
+    const p = this.#params!;
+    const s = this.#state.servers[0] as unknown as ServerInternals | undefined;
+    if (!s || this.#state.draining) return false;
+    if (s.maxConnections != null && s._connections >= s.maxConnections) return false;
+    if (this.#open) return true;
+    const weight = effectiveWeight({ weight: p.weight, readyAt: this.#readyAt }, performance.now(), p.slowStartMs);
+    const i = this.#intake;
+    return mayAccept(p.balancer, { conns: i.connections, inflight: i.inflight, elu: i.elu, pending: 0 }, weight, this.#floor, p.slack);
+  }
+
+  #arm(fn: () => void): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => { this.#timer = undefined; fn(); }, this.#params!.holdMs);
+    this.#timer.unref();
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

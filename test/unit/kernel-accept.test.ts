@@ -1,0 +1,119 @@
+/**
+ * The primary's kernel-accept controller (runtime/primary/kernel-accept.ts)
+ * with stand-in workers that record what they are sent, a real listener on
+ * 127.0.0.1 and real handles: the fallback when the self-test fails, the
+ * accept and floor messages, and the stop sequence's wait for every
+ * descriptor. test/integration/kernel-accept.test.ts runs it for real.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventEmitter } from 'node:events';
+import pino from 'pino';
+import { Dispatcher } from '../../runtime/primary/dispatcher.js';
+import { KernelAccept } from '../../runtime/primary/kernel-accept.js';
+import { Listener } from '../../runtime/primary/listener.js';
+import { bindHandle, type TcpHandle } from '../../runtime/primary/tcp-handle.js';
+import type { WorkerProcess } from '../../runtime/primary/worker-process.js';
+import { createScheduler } from '../../runtime/scheduler/index.js';
+
+interface Sent { msg: { shoal: string; [k: string]: unknown }; handle: unknown }
+
+function fakeWorker(id: number) {
+  const sent: Sent[] = [];
+  const child = Object.assign(new EventEmitter(), { killed: false, kill(this: { killed: boolean }) { this.killed = true; return true; } });
+  const w = {
+    id, child, sent,
+    load: { id, weight: 1, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: -Infinity },
+    send: (msg: Sent['msg'], handle?: unknown) => { sent.push({ msg, handle }); return true; },
+  };
+  return w as typeof w & WorkerProcess;
+}
+
+const lines: Record<string, unknown>[] = [];
+const log = pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } });
+const open: { close(): void }[] = [];
+afterEach(() => { for (const o of open.splice(0)) o.close(); lines.length = 0; });
+
+async function setup(probe: (h: TcpHandle) => Promise<string | undefined>) {
+  const listener = await Listener.open(0, '127.0.0.1');
+  open.push(listener);
+  const dispatcher = new Dispatcher(createScheduler('least-conn', { slowStartMs: 0 }), { creditWindow: 2, queueTimeoutMs: 60_000 }, log);
+  const kernel = new KernelAccept({ balancer: 'least-conn', slack: 1, holdMs: 20, slowStartMs: 0, unacceptTimeoutMs: 200, probe }, listener, dispatcher, log);
+  /** The first worker forked echoes both handles back (as the shim does), with stand-ins. */
+  const echo = async (w: ReturnType<typeof fakeWorker>): Promise<void> => {
+    kernel.spawned(w);
+    expect(w.sent.map((s) => s.msg)).toEqual([{ shoal: 'echo', tag: 'probe' }, { shoal: 'echo', tag: 'listen' }]);
+    const copy = bindHandle('127.0.0.1', 0, 4);
+    kernel.echoed(w, 'probe', bindHandle('127.0.0.1', 0, 4));
+    kernel.echoed(w, 'listen', copy);
+    await new Promise((r) => setImmediate(r));
+    w.sent.length = 0;
+  };
+  return { listener, dispatcher, kernel, echo };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe('kernel accept controller', () => {
+  it('a failed self-test falls back to the handoff, says why, and never sends accept', async () => {
+    const { kernel, dispatcher, echo, listener } = await setup(async () => 'a paused acceptor still accepted a connection');
+    const w = fakeWorker(1);
+    await echo(w);
+    expect(kernel.mode).toBe('handoff');
+    expect(kernel.fallback).toBe('a paused acceptor still accepted a connection');
+    expect(lines.find((l) => l.accept === 'handoff')?.msg).toMatch(/kernel accept is not available here \(a paused acceptor still accepted a connection\); the primary accepts every connection and hands it over/);
+    dispatcher.addWorker(w, false);
+    expect(w.sent.filter((s) => s.msg.shoal === 'accept')).toEqual([]);
+    expect(listener.accepting).toBe(true);
+  });
+
+  it('a passed self-test: each routable worker is sent accept with the port and the floor; floors follow loads, once per turn and only on change', async () => {
+    const { kernel, dispatcher, echo, listener } = await setup(async () => undefined);
+    const w1 = fakeWorker(1);
+    const w2 = fakeWorker(2);
+    await echo(w1);
+    expect(kernel.mode).toBe('kernel');
+    dispatcher.addWorker(w1, false);
+    dispatcher.addWorker(w2, false);
+    const accept = w2.sent.find((s) => s.msg.shoal === 'accept')!;
+    expect(accept.msg).toMatchObject({ params: { balancer: 'least-conn', slack: 1, rampMs: 0 }, floor: 1 });
+    expect(accept.handle).toBe(listener.handle);
+    for (const w of [w1, w2]) w.sent.length = 0;
+    // Three reports in one turn, one of which moves the floor (the least loaded key goes 1 -> 3).
+    w1.load.conns = 2; dispatcher.loadChanged(w1);
+    w2.load.conns = 3; dispatcher.loadChanged(w2);
+    w2.load.conns = 2; dispatcher.loadChanged(w2);
+    expect(w1.sent).toEqual([]);
+    await turn();
+    expect(w1.sent.map((s) => s.msg)).toEqual([{ shoal: 'floor', floor: 3 }]);
+    expect(w2.sent.map((s) => s.msg)).toEqual([{ shoal: 'floor', floor: 3 }]);
+    // A report that leaves the floor where it is sends nothing.
+    w2.load.conns = 5; dispatcher.loadChanged(w2);
+    await turn();
+    expect(w1.sent).toHaveLength(1);
+  });
+
+  it('a worker leaving rotation is told to unaccept; stop waits for every descriptor and kills a worker that keeps one', async () => {
+    const { kernel, dispatcher, echo } = await setup(async () => undefined);
+    const w1 = fakeWorker(1);
+    const w2 = fakeWorker(2);
+    await echo(w1);
+    dispatcher.addWorker(w1, false);
+    dispatcher.addWorker(w2, false);
+    dispatcher.removeWorker(w1);
+    expect(w1.sent.at(-1)?.msg).toEqual({ shoal: 'unaccept' });
+    kernel.unaccepted(w1);
+    const stopping = kernel.stopAccepting();
+    expect(w2.sent.at(-1)?.msg).toEqual({ shoal: 'unaccept' });
+    let done = false;
+    void stopping.then(() => { done = true; });
+    await turn();
+    expect(done).toBe(false); // w2 still holds its descriptor
+    // w2 never answers (blocked): past unacceptTimeoutMs it is killed, and stop goes on once it is gone.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(w2.child.killed).toBe(true);
+    expect(done).toBe(false);
+    kernel.exited(w2);
+    await stopping;
+    expect(w1.child.killed).toBe(false);
+  });
+});
