@@ -68,7 +68,8 @@ function describeEvent(e: ControlEvent): string {
     case 'starting': return `slot ${String(e.slot)}: starting a new worker (replacing worker ${String(e.old)})\n`;
     case 'ready': return `slot ${String(e.slot)}: new worker ${String(e.worker)} ready in ${String(e.ms)} ms\n`;
     case 'retired': return `slot ${String(e.slot)}: old worker ${String(e.worker)} drained and exited\n`;
-    case 'failed': return `reload failed: ${String(e.error)}\n`;
+    // An older primary sends this before its failure reply, which says the same: print it once.
+    case 'failed': return '';
     default: return `${JSON.stringify(e)}\n`;
   }
 }
@@ -111,7 +112,7 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
       break;
     case 'stop': out('stopped\n'); break;
     case 'scale': out(`scaled from ${String(reply.from)} to ${String(reply.to)} workers\n`); break;
-    case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced\n`); break;
+    case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced${typeof reply.ms === 'number' ? ` in ${(reply.ms / 1000).toFixed(1)} s` : ''}\n`); break;
   }
   return 0;
 }

@@ -9,7 +9,8 @@
  * If a new worker fails to start, the reload stops there: the old workers
  * keep serving and the error is returned.
  */
-import { ShoalError } from '../errors.js';
+import { isShoalError, ShoalError } from '../errors.js';
+import { clusterLogger, type Logger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
 import type { ControlEvent } from '../control/protocol.js';
 import type { SessionHub } from '../session/hub.js';
@@ -24,11 +25,14 @@ export class Operations {
   readonly #dispatcher: Dispatcher;
   readonly #hub: SessionHub;
   readonly #link: RedisLink | undefined;
+  readonly #log: Logger;
   readonly #startedAt = Date.now();
   #busy: string | undefined;
 
-  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub, link?: RedisLink) {
+  /** `log` defaults to a logger like the primary's own (same name, level and output), which primary.ts does not pass yet. */
+  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub, link?: RedisLink, log: Logger = clusterLogger(opts)) {
     this.#opts = opts;
+    this.#log = log;
     this.#hub = hub;
     this.#link = link;
     this.#supervisor = supervisor;
@@ -105,31 +109,43 @@ export class Operations {
     });
   }
 
-  reload(parallel: number, progress: (e: ControlEvent) => void): Promise<Record<string, unknown>> {
-    return this.#exclusive('a reload', async () => {
-      const slots = [...this.#supervisor.slots];
-      let replaced = 0;
-      for (let i = 0; i < slots.length; i += parallel) {
-        const batch = slots.slice(i, i + parallel);
-        const results = await Promise.allSettled(batch.map(async (slot) => {
-          progress({ event: 'starting', slot: slot.n, old: slot.worker?.id ?? null });
-          const t0 = Date.now();
-          const { old, fresh } = await this.#supervisor.replace(slot);
-          progress({ event: 'ready', slot: slot.n, worker: fresh.id, ms: Date.now() - t0 });
-          if (old) {
-            await this.#supervisor.retire(old);
-            progress({ event: 'retired', slot: slot.n, worker: old.id });
-          }
-          replaced++;
-        }));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) {
-          const why = (failed.reason as Error).message;
-          progress({ event: 'failed', error: why });
-          throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', why);
+  /**
+   * The rolling reload, whoever asked (SIGHUP or `shoal reload`); its end is
+   * logged here, once: `reload done` with the workers replaced and the time
+   * taken, or `reload failed` with the reason (a refused one included).
+   */
+  async reload(parallel: number, progress: (e: ControlEvent) => void): Promise<Record<string, unknown>> {
+    const t0 = Date.now();
+    const done = { replaced: 0 };
+    try {
+      const result = { ...await this.#exclusive('a reload', () => this.#reload(parallel, progress, done)), ms: Date.now() - t0 };
+      this.#log.info(result, 'reload done');
+      return result;
+    } catch (e) {
+      this.#log.error({ err: (e as Error).message, code: isShoalError(e) ? e.code : undefined, replaced: done.replaced, ms: Date.now() - t0 }, 'reload failed');
+      throw e;
+    }
+  }
+
+  async #reload(parallel: number, progress: (e: ControlEvent) => void, done: { replaced: number }): Promise<{ replaced: number; workers: number }> {
+    const slots = [...this.#supervisor.slots];
+    for (let i = 0; i < slots.length; i += parallel) {
+      const batch = slots.slice(i, i + parallel);
+      const results = await Promise.allSettled(batch.map(async (slot) => {
+        progress({ event: 'starting', slot: slot.n, old: slot.worker?.id ?? null });
+        const t0 = Date.now();
+        const { old, fresh } = await this.#supervisor.replace(slot);
+        progress({ event: 'ready', slot: slot.n, worker: fresh.id, ms: Date.now() - t0 });
+        if (old) {
+          await this.#supervisor.retire(old);
+          progress({ event: 'retired', slot: slot.n, worker: old.id });
         }
-      }
-      return { replaced, workers: this.#supervisor.slots.length };
-    });
+        done.replaced++;
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      // The final reply (and the log above) says why; no progress event repeats it.
+      if (failed) throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', (failed.reason as Error).message);
+    }
+    return { replaced: done.replaced, workers: this.#supervisor.slots.length };
   }
 }
