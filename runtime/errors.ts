@@ -31,7 +31,9 @@ export const ERRORS = {
   SHOAL_ERR_NOT_LISTENING: spec(false, (port, other) => `the app never listened on port ${port}${other}; make it call listen(process.env.PORT)`),
   SHOAL_ERR_READY_TIMEOUT: spec(false, (ms) => `the worker did not become ready within ${ms} ms`),
   SHOAL_ERR_NAME_IN_USE: spec(true, (name) => `a cluster named '${name}' is already running; stop it or pick another name with --name`),
-  SHOAL_ERR_NO_CLUSTER: spec(false, (name, dir) => `no shoal cluster named ${name} is running (no control socket in ${dir}); start one with 'shoal start <entry>'`),
+  SHOAL_ERR_NO_CLUSTER: spec(false, (name, dir, running) => (name
+    ? `no shoal cluster named '${name}' is running (no control socket ${name}.sock in ${dir}); ${running ? `running: ${running}, pick one with --name` : `start it with 'shoal start <entry> --name ${name}'`}`
+    : `no shoal cluster is running (no control socket in ${dir}); start one with 'shoal start <entry>'`)),
   SHOAL_ERR_AMBIGUOUS_CLUSTER: spec(true, (names) => `several shoal clusters are running (${names}); pick one with --name`),
   SHOAL_ERR_CONTROL_LOST: spec(false, (name) => `the cluster '${name}' closed the control connection before answering`),
   SHOAL_ERR_CONTROL_BAD_REQUEST: spec(false, (why) => `bad control request: ${why}`),

@@ -1,11 +1,13 @@
 /**
  * `shoal status | stop | scale | reload`: talk to a running primary over its
- * control socket. Readable on a terminal, JSON with --json.
+ * control socket. Readable on a terminal, JSON with --json; failures are
+ * thrown, for report.ts to print.
  */
 import { ShoalError } from '../errors.js';
 import { controlRequest } from '../control/client.js';
 import type { ControlEvent, ControlReply, ControlRequest } from '../control/protocol.js';
 import type { Parsed } from './args.js';
+import { ControlFailure } from './report.js';
 
 interface WorkerRow {
   slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number;
@@ -99,11 +101,7 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
   if (p.command !== 'scale' && p.positionals.length > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', String(p.command), p.positionals.join(' '), 'no arguments (use --name to pick a cluster)');
   const req = requestFor(p);
   const reply: ControlReply = await controlRequest(name, req, (e) => out(json ? `${JSON.stringify(e)}\n` : describeEvent(e)), env);
-  if (!reply.ok) {
-    if (json) out(`${JSON.stringify(reply)}\n`);
-    process.stderr.write(`shoal: ${reply.error}\n`);
-    return 1;
-  }
+  if (!reply.ok) throw new ControlFailure(reply);
   if (json) { out(`${JSON.stringify(reply)}\n`); return 0; }
   switch (req.cmd) {
     case 'status':

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CLI, FIXTURES, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
+import { CLI, FIXTURES, runCli, startCluster, TEST_RUNTIME_DIR, type Cluster } from '../helpers/cluster.js';
 
 const app = path.join(FIXTURES, 'slow.mjs');
 let cluster: Cluster | undefined;
@@ -58,5 +58,67 @@ describe('a closed pipe', () => {
     expect(fs.readFileSync(err, 'utf8')).toBe('');
     expect(Number(fs.readFileSync(code, 'utf8'))).toBe(CLOSED_PIPE);
     expect(await c.waitForLog((l) => l.msg === 'reload done')).toMatchObject({ replaced: 2, workers: 2 });
+  });
+});
+
+interface JsonError { ok: false; error: { code: string; message: string } }
+
+/** The one line a --json command prints on stdout for a failure; stderr stays empty. */
+function jsonError(r: { stdout: string; stderr: string }): JsonError {
+  expect(r.stderr).toBe('');
+  const lines = r.stdout.trim().split('\n');
+  expect(lines.at(-1)).toMatch(/^\{"ok":false,"error":\{"code":"SHOAL_ERR_[A-Z_]+","message":/);
+  return JSON.parse(lines.at(-1)!) as JsonError;
+}
+
+describe('--json: every control command prints JSON whatever happens, and keeps its exit code', () => {
+  it.each([
+    [['status', '--json', '--bogus'], 'SHOAL_ERR_UNKNOWN_FLAG', /unknown option --bogus/],
+    [['scale', '--json'], 'SHOAL_ERR_BAD_VALUE', /invalid value '\(nothing\)' for scale/],
+    [['reload', '--json', '--parallel', '0'], 'SHOAL_ERR_BAD_VALUE', /for --parallel/],
+    [['stop', '--json', '--name'], 'SHOAL_ERR_MISSING_VALUE', /--name needs a value/],
+    [['status', '--json', 'extra'], 'SHOAL_ERR_BAD_VALUE', /no arguments/],
+  ])('usage error %j: exit 2', async (args, code, message) => {
+    const r = await runCli(args);
+    expect(r.code).toBe(2);
+    expect(jsonError(r).error).toMatchObject({ code, message: expect.stringMatching(message) });
+  });
+
+  it.each([[['status']], [['reload']], [['scale', '2']], [['stop']]])('no cluster running, %j: exit 1, and the message names no cluster', async (args) => {
+    const empty = fs.mkdtempSync(path.join(tmp, 'run-'));
+    const r = await runCli([...args, '--json'], { env: { SHOAL_RUNTIME_DIR: empty } });
+    expect(r.code).toBe(1);
+    expect(jsonError(r).error).toEqual({
+      code: 'SHOAL_ERR_NO_CLUSTER',
+      message: `no shoal cluster is running (no control socket in ${empty}); start one with 'shoal start <entry>'`,
+    });
+  });
+
+  it('a failure reply from the primary has the same shape: a refused scale (exit 2), status --cluster without Redis (exit 1)', async () => {
+    cluster = await startCluster(app, { workers: 1 });
+    const name = `test-${cluster.port}`;
+    const zero = await runCli(['scale', '0', '--json', '--name', name]);
+    expect(zero.code).toBe(2);
+    expect(jsonError(zero).error).toMatchObject({ code: 'SHOAL_ERR_BAD_VALUE', message: expect.stringMatching(/invalid value '0' for scale/) });
+    const hosts = await runCli(['status', '--cluster', '--json', '--name', name]);
+    expect(hosts.code).toBe(1);
+    expect(jsonError(hosts).error).toMatchObject({ code: 'SHOAL_ERR_NO_REDIS' });
+    // Success is unchanged: the reply itself.
+    const ok = await runCli(['scale', '2', '--json', '--name', name]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, from: 1, to: 2 });
+  });
+});
+
+describe('no cluster running, without --json', () => {
+  it('without --name, the message says no cluster is running; with one, it names it and the clusters that do run', async () => {
+    const own = fs.mkdtempSync(path.join(tmp, 'run-'));
+    const none = await runCli(['status'], { env: { SHOAL_RUNTIME_DIR: own } });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toBe(`shoal: no shoal cluster is running (no control socket in ${own}); start one with 'shoal start <entry>'\n`);
+    cluster = await startCluster(app, { workers: 1, env: { SHOAL_RUNTIME_DIR: own } });
+    const named = await runCli(['status', '--name', 'shop'], { env: { SHOAL_RUNTIME_DIR: own } });
+    expect(named.code).toBe(1);
+    expect(named.stderr).toBe(`shoal: no shoal cluster named 'shop' is running (no control socket shop.sock in ${own}); running: test-${cluster.port}, pick one with --name\n`);
   });
 });

@@ -62,8 +62,9 @@ describe('control', () => {
     expect((await status(c)).workers).toHaveLength(1);
     expect((await cli(c, 'scale', '+1')).code).toBe(0);
     expect((await status(c)).workers).toHaveLength(2);
+    // Bad input, though the primary is what refuses it: a usage error, exit 2.
     const bad = await cli(c, 'scale', '0');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid value '0' for scale/);
   });
 
