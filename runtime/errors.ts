@@ -55,15 +55,35 @@ export const ERRORS = {
 
 export type ShoalErrorCode = keyof typeof ERRORS;
 
+/**
+ * Where the app's own code failed (see control/app-site.ts): file and line,
+ * the app's first stack frame, and the source line with node's caret under
+ * it, each when known.
+ */
+export interface AppSite {
+  readonly file: string;
+  readonly line: number;
+  readonly column?: number;
+  readonly frame?: string;
+  readonly source?: readonly string[];
+}
+
 export class ShoalError extends Error {
   readonly code: ShoalErrorCode;
   readonly usage: boolean;
+  /** Set when the error comes from the app's code (a worker that failed to start); a control reply carries it. */
+  app: AppSite | undefined;
   constructor(code: ShoalErrorCode, ...args: string[]) {
     const s: ErrorSpec = ERRORS[code];
     super(s.message(...args));
     this.name = 'ShoalError';
     this.code = code;
     this.usage = s.usage;
+  }
+
+  withApp(app: AppSite | undefined): this {
+    this.app = app;
+    return this;
   }
 }
 

@@ -12,12 +12,16 @@
 import { isShoalError, ShoalError } from '../errors.js';
 import { clusterLogger, type Logger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
+import type { StartFailure } from '../control/app-site.js';
 import type { ControlEvent } from '../control/protocol.js';
 import type { SessionHub } from '../session/hub.js';
 import type { RedisLink } from '../session/redis/link.js';
 import { redactUrl } from '../session/redis/link-options.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Slot, Supervisor } from './supervisor.js';
+
+/** A message fit for one line (tsx's syntax errors span several). */
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
 
 export class Operations {
   readonly #opts: ShoalOptions;
@@ -99,12 +103,14 @@ export class Operations {
       while (this.#supervisor.slots.length < target) added.push(this.#supervisor.addSlot());
       const removed: Slot[] = [];
       while (this.#supervisor.slots.length > target) removed.push(this.#supervisor.removeLastSlot()!);
-      const failures: string[] = [];
+      const failures: { n: number; e: StartFailure }[] = [];
       await Promise.all([
-        ...added.map((s) => this.#supervisor.readyOf(s.worker!).catch((e: Error) => { failures.push(`slot ${s.n}: ${e.message}`); })),
+        ...added.map((s) => this.#supervisor.readyOf(s.worker!).catch((e: StartFailure) => { failures.push({ n: s.n, e }); })),
         ...removed.map((s) => (s.worker ? this.#supervisor.retire(s.worker) : undefined)),
       ]);
-      if (failures.length > 0) throw new ShoalError('SHOAL_ERR_WORKER_STARTUP', failures.join('; '));
+      if (failures.length > 0) {
+        throw new ShoalError('SHOAL_ERR_WORKER_STARTUP', failures.map((f) => `slot ${f.n}: ${oneLine(f.e.message)}`).join('; ')).withApp(failures[0]!.e.app);
+      }
       return { from: current, to: target };
     });
   }
@@ -122,7 +128,8 @@ export class Operations {
       this.#log.info(result, 'reload done');
       return result;
     } catch (e) {
-      this.#log.error({ err: (e as Error).message, code: isShoalError(e) ? e.code : undefined, replaced: done.replaced, ms: Date.now() - t0 }, 'reload failed');
+      const app = isShoalError(e) ? e.app : undefined;
+      this.#log.error({ err: (e as Error).message, code: isShoalError(e) ? e.code : undefined, ...(app ? { app } : {}), replaced: done.replaced, ms: Date.now() - t0 }, 'reload failed');
       throw e;
     }
   }
@@ -144,7 +151,10 @@ export class Operations {
       }));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       // The final reply (and the log above) says why; no progress event repeats it.
-      if (failed) throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', (failed.reason as Error).message);
+      if (failed) {
+        const e = failed.reason as StartFailure;
+        throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', oneLine(e.message)).withApp(e.app);
+      }
     }
     return { replaced: done.replaced, workers: this.#supervisor.slots.length };
   }
