@@ -23,6 +23,7 @@ export const ERRORS = {
   SHOAL_ERR_ENTRY_UNREADABLE: spec(true, (path, why) => `entry file cannot be read: ${path} (${why}); check its permissions`),
   SHOAL_ERR_UNKNOWN_BALANCER: spec(true, (name, list) => `unknown balancer '${name}'; choose one of: ${list}`),
   SHOAL_ERR_BAD_CONFIG: spec(true, (path, why) => `config file ${path} is invalid: ${why}`),
+  SHOAL_ERR_CONFIG_NOT_FOUND: spec(true, (path) => `config file not found: ${path}; check the path given to --config (it is resolved from the current folder), or leave --config out to use ./shoal.config.json when there is one`),
   SHOAL_ERR_PORT_IN_USE: spec(true, (addr) => `port ${addr} is already in use; stop what listens there or pick another with --port`),
   SHOAL_ERR_PORT_DENIED: spec(true, (addr) => `not permitted to listen on ${addr}; ports below 1024 need privileges, pick another with --port`),
   SHOAL_ERR_LISTEN: spec(false, (addr, why) => `cannot listen on ${addr}: ${why}`),

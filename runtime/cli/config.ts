@@ -16,8 +16,12 @@ type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOpt
 export function readConfigFile(file: string, required: boolean): ConfigFile {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch (e) {
-    if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, (e as Error).message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      if (!required) return {};
+      throw new ShoalError('SHOAL_ERR_CONFIG_NOT_FOUND', file);
+    }
+    throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, `it cannot be read (${code === 'EISDIR' ? 'it is a folder' : code ?? (e as Error).message}); give --config a readable JSON file`);
   }
   let data: unknown;
   try { data = JSON.parse(text); } catch (e) { throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, `not valid JSON (${(e as Error).message})`); }

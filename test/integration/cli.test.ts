@@ -81,6 +81,12 @@ describe('bad input', () => {
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 
+  it('--config naming a file that is not there says so, with the path and what to do', async () => {
+    const r = await runCli(['start', app, '--config', 'missing.json'], { cwd: tmp });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`shoal: config file not found: ${path.join(fs.realpathSync(tmp), 'missing.json')}; check the path given to --config (it is resolved from the current folder), or leave --config out to use ./shoal.config.json when there is one\n`);
+  });
+
   it('a bad shoal.config.json is named with what is wrong', async () => {
     fs.writeFileSync(path.join(tmp, 'shoal.config.json'), '{"workers": 2, "balancr": "x"}');
     const r = await runCli(['start', app], { cwd: tmp });
