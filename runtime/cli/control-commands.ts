@@ -102,6 +102,8 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
   const req = requestFor(p);
   const reply: ControlReply = await controlRequest(name, req, (e) => out(json ? `${JSON.stringify(e)}\n` : describeEvent(e)), env);
   if (!reply.ok) throw new ControlFailure(reply);
+  // On stderr in both modes: it is for the person, and stdout stays the reply alone.
+  if (typeof reply.warning === 'string') process.stderr.write(`shoal: warning: ${reply.warning}\n`);
   if (json) { out(`${JSON.stringify(reply)}\n`); return 0; }
   switch (req.cmd) {
     case 'status':

@@ -9,6 +9,7 @@
  * If a new worker fails to start, the reload stops there: the old workers
  * keep serving and the error is returned.
  */
+import { availableCpus } from '../cpus.js';
 import { isShoalError, ShoalError } from '../errors.js';
 import { clusterLogger, type Logger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
@@ -22,6 +23,17 @@ import type { Slot, Supervisor } from './supervisor.js';
 
 /** A message fit for one line (tsx's syntax errors span several). */
 const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+
+/**
+ * Why `workers` is too many for this host, if it is: past twice the CPUs it
+ * may use, workers mostly compete for CPU time. It is done anyway (a worker
+ * that mostly waits on I/O may justify a few more), with a warning.
+ */
+function tooMany(workers: number): string | undefined {
+  const cpus = availableCpus();
+  if (workers <= 2 * cpus) return undefined;
+  return `${workers} workers is more than twice the ${cpus} CPU${cpus === 1 ? '' : 's'} this host lets shoal use: they will compete for CPU time, and one per CPU is usually best`;
+}
 
 export class Operations {
   readonly #opts: ShoalOptions;
@@ -99,6 +111,8 @@ export class Operations {
       if (!Number.isInteger(target) || target < 1 || target > 1024) {
         throw new ShoalError('SHOAL_ERR_BAD_VALUE', 'scale', to, `a worker count from 1 to 1024 (now ${current})`);
       }
+      const warning = tooMany(target);
+      if (warning) this.#log.warn({ workers: target, cpus: availableCpus() }, warning);
       const added: Slot[] = [];
       while (this.#supervisor.slots.length < target) added.push(this.#supervisor.addSlot());
       const removed: Slot[] = [];
@@ -111,7 +125,7 @@ export class Operations {
       if (failures.length > 0) {
         throw new ShoalError('SHOAL_ERR_WORKER_STARTUP', failures.map((f) => `slot ${f.n}: ${oneLine(f.e.message)}`).join('; ')).withApp(failures[0]!.e.app);
       }
-      return { from: current, to: target };
+      return { from: current, to: target, ...(warning ? { warning } : {}) };
     });
   }
 
