@@ -14,7 +14,7 @@ interface ErrorSpec {
 const spec = (usage: boolean, message: (...args: string[]) => string): ErrorSpec => ({ usage, message });
 
 export const ERRORS = {
-  SHOAL_ERR_UNKNOWN_FLAG: spec(true, (flag) => `unknown option ${flag}; run 'shoal --help' for the list of options`),
+  SHOAL_ERR_UNKNOWN_FLAG: spec(true, (flag, command) => `unknown option ${flag}; run 'shoal ${command ? `${command} ` : ''}--help' for the list of options`),
   SHOAL_ERR_MISSING_VALUE: spec(true, (flag, what) => `option ${flag} needs a value (${what})`),
   SHOAL_ERR_BAD_VALUE: spec(true, (flag, value, what) => `invalid value '${value}' for ${flag}: expected ${what}`),
   SHOAL_ERR_UNKNOWN_COMMAND: spec(true, (cmd, list) => `unknown command '${cmd}'; commands: ${list} (see 'shoal --help')`),

@@ -1,6 +1,7 @@
 /**
  * Where start options come from, strongest first: command-line flags,
- * environment (SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, PORT),
+ * environment (PORT and the SHOAL_* names passed to str() below; help.ts and
+ * the README list them, test/unit/help.test.ts keeps them in step),
  * shoal.config.json, defaults.
  */
 import fs from 'node:fs';
