@@ -18,7 +18,7 @@ const RUNTIME_ENV = `  SHOAL_RUNTIME_DIR     the folder of the control sockets, 
                         commands alike (default $XDG_RUNTIME_DIR/shoal, else <tmpdir>/shoal-<uid>)
 `;
 
-const SIGNALS = 'Signals to the primary: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.\n';
+const SIGNALS = '\nSignals to the primary: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.\n';
 
 const OVERVIEW = `shoal: a self-balancing cluster runtime for Node.js web apps
 
