@@ -14,7 +14,7 @@ interface ErrorSpec {
 const spec = (usage: boolean, message: (...args: string[]) => string): ErrorSpec => ({ usage, message });
 
 export const ERRORS = {
-  SHOAL_ERR_UNKNOWN_FLAG: spec(true, (flag) => `unknown option ${flag}; run 'shoal --help' for the list of options`),
+  SHOAL_ERR_UNKNOWN_FLAG: spec(true, (flag, command) => `unknown option ${flag}; run 'shoal ${command ? `${command} ` : ''}--help' for the list of options`),
   SHOAL_ERR_MISSING_VALUE: spec(true, (flag, what) => `option ${flag} needs a value (${what})`),
   SHOAL_ERR_BAD_VALUE: spec(true, (flag, value, what) => `invalid value '${value}' for ${flag}: expected ${what}`),
   SHOAL_ERR_UNKNOWN_COMMAND: spec(true, (cmd, list) => `unknown command '${cmd}'; commands: ${list} (see 'shoal --help')`),
@@ -23,6 +23,7 @@ export const ERRORS = {
   SHOAL_ERR_ENTRY_UNREADABLE: spec(true, (path, why) => `entry file cannot be read: ${path} (${why}); check its permissions`),
   SHOAL_ERR_UNKNOWN_BALANCER: spec(true, (name, list) => `unknown balancer '${name}'; choose one of: ${list}`),
   SHOAL_ERR_BAD_CONFIG: spec(true, (path, why) => `config file ${path} is invalid: ${why}`),
+  SHOAL_ERR_CONFIG_NOT_FOUND: spec(true, (path) => `config file not found: ${path}; check the path given to --config (it is resolved from the current folder), or leave --config out to use ./shoal.config.json when there is one`),
   SHOAL_ERR_PORT_IN_USE: spec(true, (addr) => `port ${addr} is already in use; stop what listens there or pick another with --port`),
   SHOAL_ERR_PORT_DENIED: spec(true, (addr) => `not permitted to listen on ${addr}; ports below 1024 need privileges, pick another with --port`),
   SHOAL_ERR_LISTEN: spec(false, (addr, why) => `cannot listen on ${addr}: ${why}`),
@@ -31,7 +32,9 @@ export const ERRORS = {
   SHOAL_ERR_NOT_LISTENING: spec(false, (port, other) => `the app never listened on port ${port}${other}; make it call listen(process.env.PORT)`),
   SHOAL_ERR_READY_TIMEOUT: spec(false, (ms) => `the worker did not become ready within ${ms} ms`),
   SHOAL_ERR_NAME_IN_USE: spec(true, (name) => `a cluster named '${name}' is already running; stop it or pick another name with --name`),
-  SHOAL_ERR_NO_CLUSTER: spec(false, (name, dir) => `no shoal cluster named ${name} is running (no control socket in ${dir}); start one with 'shoal start <entry>'`),
+  SHOAL_ERR_NO_CLUSTER: spec(false, (name, dir, running) => (name
+    ? `no shoal cluster named '${name}' is running (no control socket ${name}.sock in ${dir}); ${running ? `running: ${running}, pick one with --name` : `start it with 'shoal start <entry> --name ${name}'`}`
+    : `no shoal cluster is running (no control socket in ${dir}); start one with 'shoal start <entry>'`)),
   SHOAL_ERR_AMBIGUOUS_CLUSTER: spec(true, (names) => `several shoal clusters are running (${names}); pick one with --name`),
   SHOAL_ERR_CONTROL_LOST: spec(false, (name) => `the cluster '${name}' closed the control connection before answering`),
   SHOAL_ERR_CONTROL_BAD_REQUEST: spec(false, (why) => `bad control request: ${why}`),
@@ -53,15 +56,35 @@ export const ERRORS = {
 
 export type ShoalErrorCode = keyof typeof ERRORS;
 
+/**
+ * Where the app's own code failed (see control/app-site.ts): file and line,
+ * the app's first stack frame, and the source line with node's caret under
+ * it, each when known.
+ */
+export interface AppSite {
+  readonly file: string;
+  readonly line: number;
+  readonly column?: number;
+  readonly frame?: string;
+  readonly source?: readonly string[];
+}
+
 export class ShoalError extends Error {
   readonly code: ShoalErrorCode;
   readonly usage: boolean;
+  /** Set when the error comes from the app's code (a worker that failed to start); a control reply carries it. */
+  app: AppSite | undefined;
   constructor(code: ShoalErrorCode, ...args: string[]) {
     const s: ErrorSpec = ERRORS[code];
     super(s.message(...args));
     this.name = 'ShoalError';
     this.code = code;
     this.usage = s.usage;
+  }
+
+  withApp(app: AppSite | undefined): this {
+    this.app = app;
+    return this;
   }
 }
 

@@ -40,4 +40,9 @@ export function createLogger(opts: LogOptions = {}): Logger {
   return pretty ? pino(base, prettyStream(process.stdout)) : pino(base, pino.destination({ fd: 1, sync: true }));
 }
 
+/** The primary's logger: named after the cluster, debug with --verbose. */
+export function clusterLogger(opts: { readonly name: string; readonly verbose: boolean }): Logger {
+  return createLogger({ name: opts.name, ...(opts.verbose ? { level: 'debug' } : {}) });
+}
+
 export type { Logger };

@@ -62,6 +62,19 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'queue-timeout': { type: 'string', what: 'milliseconds' },
 };
 
+/** Every command with its flags; `help` takes a command name (`shoal help start`). */
+export const COMMANDS: Record<string, Record<string, FlagSpec>> = {
+  start: START_FLAGS, status: STATUS_FLAGS, stop: CONTROL_FLAGS, scale: CONTROL_FLAGS, reload: RELOAD_FLAGS, new: NEW_FLAGS, help: GLOBAL_FLAGS,
+};
+
+/** The flags of `command` (the global ones before it); an unknown command is refused before its flags are read. */
+export function flagsFor(command: string | undefined): Record<string, FlagSpec> {
+  if (command === undefined) return GLOBAL_FLAGS;
+  const spec = COMMANDS[command];
+  if (spec === undefined) throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', command, Object.keys(COMMANDS).filter((c) => c !== 'help').join(', '));
+  return spec;
+}
+
 export function parseArgs(argv: readonly string[], specFor: (command: string | undefined) => Record<string, FlagSpec>): Parsed {
   const positionals: string[] = [];
   const flags: Record<string, string | boolean> = {};
@@ -76,7 +89,7 @@ export function parseArgs(argv: readonly string[], specFor: (command: string | u
       const rawName = a.startsWith('--') ? a.slice(2, eq > 0 ? eq : undefined) : a.slice(1, eq > 0 ? eq : undefined);
       const name = a.startsWith('--') ? rawName : Object.keys(spec).find((k) => spec[k]!.alias === rawName);
       const f = name === undefined ? undefined : spec[name];
-      if (name === undefined || f === undefined) throw new ShoalError('SHOAL_ERR_UNKNOWN_FLAG', eq > 0 ? a.slice(0, eq) : a);
+      if (name === undefined || f === undefined) throw new ShoalError('SHOAL_ERR_UNKNOWN_FLAG', eq > 0 ? a.slice(0, eq) : a, command ?? '');
       if (f.type === 'boolean') {
         if (eq > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', `--${name}`, a.slice(eq + 1), 'no value (it is a switch)');
         flags[name] = true;

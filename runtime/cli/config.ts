@@ -1,6 +1,7 @@
 /**
  * Where start options come from, strongest first: command-line flags,
- * environment (SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, PORT),
+ * environment (PORT and the SHOAL_* names passed to str() below; help.ts and
+ * the README list them, test/unit/help.test.ts keeps them in step),
  * shoal.config.json, defaults.
  */
 import fs from 'node:fs';
@@ -16,8 +17,12 @@ type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOpt
 export function readConfigFile(file: string, required: boolean): ConfigFile {
   let text: string;
   try { text = fs.readFileSync(file, 'utf8'); } catch (e) {
-    if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, (e as Error).message);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      if (!required) return {};
+      throw new ShoalError('SHOAL_ERR_CONFIG_NOT_FOUND', file);
+    }
+    throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, `it cannot be read (${code === 'EISDIR' ? 'it is a folder' : code ?? (e as Error).message}); give --config a readable JSON file`);
   }
   let data: unknown;
   try { data = JSON.parse(text); } catch (e) { throw new ShoalError('SHOAL_ERR_BAD_CONFIG', file, `not valid JSON (${(e as Error).message})`); }

@@ -1,11 +1,13 @@
 /**
  * `shoal status | stop | scale | reload`: talk to a running primary over its
- * control socket. Readable on a terminal, JSON with --json.
+ * control socket. Readable on a terminal, JSON with --json; failures are
+ * thrown, for report.ts to print.
  */
 import { ShoalError } from '../errors.js';
 import { controlRequest } from '../control/client.js';
 import type { ControlEvent, ControlReply, ControlRequest } from '../control/protocol.js';
 import type { Parsed } from './args.js';
+import { ControlFailure } from './report.js';
 
 interface WorkerRow {
   slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number;
@@ -68,7 +70,8 @@ function describeEvent(e: ControlEvent): string {
     case 'starting': return `slot ${String(e.slot)}: starting a new worker (replacing worker ${String(e.old)})\n`;
     case 'ready': return `slot ${String(e.slot)}: new worker ${String(e.worker)} ready in ${String(e.ms)} ms\n`;
     case 'retired': return `slot ${String(e.slot)}: old worker ${String(e.worker)} drained and exited\n`;
-    case 'failed': return `reload failed: ${String(e.error)}\n`;
+    // An older primary sends this before its failure reply, which says the same: print it once.
+    case 'failed': return '';
     default: return `${JSON.stringify(e)}\n`;
   }
 }
@@ -98,11 +101,9 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
   if (p.command !== 'scale' && p.positionals.length > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', String(p.command), p.positionals.join(' '), 'no arguments (use --name to pick a cluster)');
   const req = requestFor(p);
   const reply: ControlReply = await controlRequest(name, req, (e) => out(json ? `${JSON.stringify(e)}\n` : describeEvent(e)), env);
-  if (!reply.ok) {
-    if (json) out(`${JSON.stringify(reply)}\n`);
-    process.stderr.write(`shoal: ${reply.error}\n`);
-    return 1;
-  }
+  if (!reply.ok) throw new ControlFailure(reply);
+  // On stderr in both modes: it is for the person, and stdout stays the reply alone.
+  if (typeof reply.warning === 'string') process.stderr.write(`shoal: warning: ${reply.warning}\n`);
   if (json) { out(`${JSON.stringify(reply)}\n`); return 0; }
   switch (req.cmd) {
     case 'status':
@@ -111,7 +112,7 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
       break;
     case 'stop': out('stopped\n'); break;
     case 'scale': out(`scaled from ${String(reply.from)} to ${String(reply.to)} workers\n`); break;
-    case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced\n`); break;
+    case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced${typeof reply.ms === 'number' ? ` in ${(reply.ms / 1000).toFixed(1)} s` : ''}\n`); break;
   }
   return 0;
 }

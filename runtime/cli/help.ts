@@ -1,20 +1,64 @@
-export const HELP = `shoal: a self-balancing cluster runtime for Node.js web apps
+/**
+ * `shoal --help` (the overview) and `shoal <command> --help` (that command's
+ * usage and options only). The environment lists name every variable shoal
+ * reads (test/unit/help.test.ts checks them against the code and the README).
+ */
+import { ShoalError } from '../errors.js';
+
+const START_ENV = `Environment, for start (flags win over it, and it wins over shoal.config.json):
+  PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_ACCEPT, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
+  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX,
+  SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS
+                        each as the flag of that name (SHOAL_REDIS_URL is --redis)
+  SHOAL_LOG_LEVEL       the primary's log level (default info; --verbose makes it debug)
+  NO_COLOR              no colours in the primary's log on a terminal
+`;
+
+const RUNTIME_ENV = `  SHOAL_RUNTIME_DIR     the folder of the control sockets, for start and the control
+                        commands alike (default $XDG_RUNTIME_DIR/shoal, else <tmpdir>/shoal-<uid>)
+`;
+
+const SIGNALS = '\nSignals to the primary: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.\n';
+
+const OVERVIEW = `shoal: a self-balancing cluster runtime for Node.js web apps
 
 Usage:
   shoal start <entry> [options] [-- app args]   run <entry> clustered
-  shoal status [--json] [--cluster] [--name N]  workers, load and state of a running cluster
-                                                (--cluster: every host sharing its Redis)
-  shoal reload [--parallel K] [--json] [--name N]  replace every worker, without failing a request
-  shoal scale N|+N|-N [--name N]                change the number of workers
-  shoal stop [--name N]                         stop gracefully; returns when done
+  shoal status [--cluster] [--json] [--name N]  workers, load and state of a running cluster
+  shoal reload [--parallel K] [--json] [--name N]
+                                                replace every worker, without failing a request
+  shoal scale N|+N|-N [--json] [--name N]       change the number of workers
+  shoal stop [--json] [--name N]                stop gracefully; returns when done
   shoal new <dir> [--no-install] [--force]      create a ready app in <dir> (fastify, sessions, tests)
   shoal --help | --version
 
-Options for start:
+'shoal <command> --help' (or 'shoal help <command>') shows a command's options.
+Control commands (status, reload, scale, stop) find the cluster by --name, or the only one running.
+
+${START_ENV}${RUNTIME_ENV}${SIGNALS}`;
+
+const HELP_FLAG = '  -h, --help            this help\n';
+
+const CONTROL_OPTIONS = `  -n, --name NAME       the cluster (default: the only one running)
+      --json            print JSON: the reply, or for any failure {"ok":false,"error":{"code","message"}}
+      --verbose         stack traces on errors
+${HELP_FLAG}
+Environment:
+${RUNTIME_ENV}`;
+
+const START = `Usage: shoal start <entry> [options] [-- app args]
+
+Runs <entry> (JavaScript, or TypeScript through tsx) clustered: this process, the
+primary, owns the port; worker processes run the app and take its connections.
+
+Options:
   -w, --workers N|max   worker processes (default: the CPUs this process may use, cgroup-aware)
   -p, --port P          port to serve (default: $PORT or 3000)
       --host H          address to bind (default: all interfaces)
   -b, --balancer NAME   least-conn (default), round-robin, weighted-round-robin, ip-hash, least-load
+      --accept MODE     kernel: workers accept from the shared socket, gated by load (default for
+                        least-conn and least-load); handoff: the primary accepts and hands each
+                        connection over (the others' only mode)
   -n, --name NAME       cluster name (default: the config's name or the entry's folder name,
                         with -<port> appended when a running cluster has it)
       --config FILE     options file (default: ./shoal.config.json when present)
@@ -36,18 +80,66 @@ Options for start:
       --sessions MODE   with --redis: replicated (default: every host holds every session) or
                         distributed (Redis is the store; hosts cache, bounded by --max-sessions)
       --verbose         debug logs, and stack traces on errors
+${HELP_FLAG}
+${START_ENV}${RUNTIME_ENV}${SIGNALS}`;
 
-Options for new:
+const STATUS = `Usage: shoal status [--cluster] [--json] [--name N]
+
+Shows the primary (pid, uptime, balancer, port, queued connections, sessions, Redis) and
+each worker (slot, id, pid, state, uptime, restarts, connections, in-flight requests,
+requests/s, event-loop utilisation, memory, sessions, replication lag).
+
+Options:
+      --cluster         also every host sharing this cluster's Redis
+${CONTROL_OPTIONS}`;
+
+const RELOAD = `Usage: shoal reload [--parallel K] [--json] [--name N]
+
+Replaces every worker with one running the code now on disk, without failing a request:
+starts the new worker, waits until it is ready, then drains the old one. If a new worker
+fails to start, the reload stops there and the old workers keep serving. SIGHUP to the
+primary does the same.
+
+Options:
+      --parallel K      replace K workers at once (default 1)
+${CONTROL_OPTIONS}`;
+
+const SCALE = `Usage: shoal scale N|+N|-N [--json] [--name N]
+
+Sets the number of workers to N, or adds or removes some: new workers take traffic once
+ready, removed ones drain first. Past twice the CPUs it warns, and does it.
+
+Options:
+${CONTROL_OPTIONS}`;
+
+const STOP = `Usage: shoal stop [--json] [--name N]
+
+Stops the cluster gracefully, as SIGTERM does: no new connections, workers finish their
+in-flight requests (up to the cluster's --stop-timeout). Returns once it has stopped.
+
+Options:
+${CONTROL_OPTIONS}`;
+
+const NEW = `Usage: shoal new <dir> [--no-install] [--force] [--shoal-spec SPEC]
+
+Writes a ready app into <dir>: fastify in TypeScript, sessions, tests, and a start script
+that runs it clustered; then runs npm install there.
+
+Options:
       --no-install      write the app without running npm install
   -f, --force           write into a folder that is not empty (files of the same name are replaced)
       --shoal-spec SPEC the app's shoal dependency as package.json gets it, e.g. ^0.2.0 or
                         file:../shoal (relative to the app); default: a copy of this shoal
                         packed into the app's vendor/ folder
+      --verbose         stack traces on errors
+${HELP_FLAG}`;
 
-Environment: PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
-  SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX, SHOAL_SESSIONS,
-  SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_LOG_LEVEL.
-Flags win over the environment, which wins over shoal.config.json.
-Signals: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.
-Control commands find the cluster by --name, or the only one running.
-`;
+const BY_COMMAND: Record<string, string> = { start: START, status: STATUS, reload: RELOAD, scale: SCALE, stop: STOP, new: NEW };
+
+/** The overview without a command, else that command's help; an unknown command is a usage error. */
+export function helpFor(command?: string): string {
+  if (command === undefined) return OVERVIEW;
+  const text = BY_COMMAND[command];
+  if (text === undefined) throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', command, Object.keys(BY_COMMAND).join(', '));
+  return text;
+}

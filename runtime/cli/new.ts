@@ -127,7 +127,7 @@ function shoalVersion(): string {
  * the same on every machine, and survives moving the app; `--shoal-spec`
  * overrides it (e.g. `^0.2.0` once shoal is published, or `file:../shoal`
  * to follow a clone).
- * --ignore-scripts: pack what is already built; a clone's `prepare` would
+ * --ignore-scripts: pack what is already built; a clone's `prepack` would
  * rebuild, and an installed copy has no compiler to do it.
  */
 async function vendorShoal(dest: string): Promise<string | undefined> {

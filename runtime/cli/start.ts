@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { runtimeDir, socketPath } from '../control/paths.js';
 import { probe } from '../control/server.js';
-import { createLogger } from '../log.js';
+import { clusterLogger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
 import { runPrimary } from '../primary/primary.js';
 
@@ -26,7 +26,7 @@ async function withFreeName(opts: ShoalOptions): Promise<{ opts: ShoalOptions; t
 
 export async function start(given: ShoalOptions): Promise<number> {
   const { opts, taken } = await withFreeName(given);
-  const log = createLogger({ name: opts.name, ...(opts.verbose ? { level: 'debug' } : {}) });
+  const log = clusterLogger(opts);
   if (taken !== undefined) log.warn({ taken }, `a running cluster is named '${taken}': this one is '${opts.name}' (pick one with --name)`);
   const primary = await runPrimary(opts, log);
   let received = 0;
@@ -42,13 +42,9 @@ export async function start(given: ShoalOptions): Promise<number> {
     // The entry's own handler: the process must end now, whatever is still open.
     process.exit();
   };
-  // SIGHUP: rolling reload, as nginx and most daemons do.
-  const onHup = (): void => {
-    primary.operations.reload(1, () => {}).then(
-      (r) => log.info(r, 'reload done'),
-      (e: Error) => log.error({ err: e.message }, 'reload failed'),
-    );
-  };
+  // SIGHUP: rolling reload, as nginx and most daemons do. Its end (done or failed) is logged by
+  // Operations.reload, as for `shoal reload`; nothing is left to do with the outcome here.
+  const onHup = (): void => { primary.operations.reload(1, () => {}).catch(() => {}); };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.on('SIGHUP', onHup);
   const code = await primary.done;

@@ -23,14 +23,25 @@ function live(path: string): Promise<boolean> {
   });
 }
 
+/** The clusters answering in `dir`, by name. */
+async function liveNames(dir: string): Promise<string[]> {
+  const all = listClusterNames(dir);
+  const alive = await Promise.all(all.map((n) => live(socketPath(dir, n))));
+  return all.filter((_n, i) => alive[i]);
+}
+
+/** The named cluster does not answer: say which ones do, if any. */
+async function noSuchCluster(name: string, env: NodeJS.ProcessEnv): Promise<ShoalError> {
+  const dir = runtimeDir(env);
+  return new ShoalError('SHOAL_ERR_NO_CLUSTER', name, dir, (await liveNames(dir)).filter((n) => n !== name).join(', '));
+}
+
 /** The socket of the named cluster, or of the only one running when no name is given. */
 export async function resolveSocket(name: string | undefined, env = process.env): Promise<{ name: string; path: string }> {
   const dir = runtimeDir(env);
   if (name !== undefined) return { name, path: socketPath(dir, name) };
-  const all = listClusterNames(dir);
-  const alive = await Promise.all(all.map((n) => live(socketPath(dir, n))));
-  const names = all.filter((_n, i) => alive[i]);
-  if (names.length === 0) throw new ShoalError('SHOAL_ERR_NO_CLUSTER', 'any name', dir);
+  const names = await liveNames(dir);
+  if (names.length === 0) throw new ShoalError('SHOAL_ERR_NO_CLUSTER', '', dir, '');
   if (names.length > 1) throw new ShoalError('SHOAL_ERR_AMBIGUOUS_CLUSTER', names.join(', '));
   return { name: names[0]!, path: socketPath(dir, names[0]!) };
 }
@@ -56,13 +67,15 @@ export async function controlRequest(
         else onEvent(msg as ControlEvent);
       }
     });
+    let failed = false;
     sock.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new ShoalError('SHOAL_ERR_NO_CLUSTER', `'${target.name}'`, target.path));
+      failed = true;
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') void noSuchCluster(target.name, env).then(reject);
       else reject(err);
     });
     sock.once('close', () => {
       if (final) resolve(final);
-      else reject(new ShoalError('SHOAL_ERR_CONTROL_LOST', target.name));
+      else if (!failed) reject(new ShoalError('SHOAL_ERR_CONTROL_LOST', target.name));
     });
   });
 }

@@ -1,10 +1,12 @@
 /**
  * The control protocol: one JSON object per line, both ways. A request is
  * answered by zero or more progress lines ({ event }) and one final line
- * ({ ok: true, ... } or { ok: false, code, error }), then the primary closes
+ * ({ ok: true, ... } or { ok: false, code, error, app? }), then the primary closes
  * the connection. Lines are bounded: an oversized, garbage or half-written
  * request gets an error reply and disturbs nothing else.
  */
+import type { AppSite } from '../errors.js';
+
 export const MAX_LINE_BYTES = 64 * 1024;
 /** A client that connects and says nothing (or half a line) is dropped after this long. */
 export const REQUEST_TIMEOUT_MS = 5_000;
@@ -17,7 +19,8 @@ export type ControlRequest =
 
 export type ControlReply =
   | { ok: true; [k: string]: unknown }
-  | { ok: false; code: string; error: string };
+  /** `app`: where the app's code failed, when a worker failed to start (reload, scale); older primaries never send it. */
+  | { ok: false; code: string; error: string; app?: AppSite };
 
 export interface ControlEvent { event: string; [k: string]: unknown }
 

@@ -64,7 +64,8 @@ function serve(sock: net.Socket, handle: ControlHandler, log: Logger): void {
       (result) => reply({ ok: true, ...result }),
       (err: unknown) => {
         if (!isShoalError(err)) log.error({ err: (err as Error).message, cmd: req.cmd }, 'control command failed');
-        reply({ ok: false, code: isShoalError(err) ? err.code : 'SHOAL_ERR_INTERNAL', error: (err as Error).message });
+        const app = isShoalError(err) ? err.app : undefined;
+        reply({ ok: false, code: isShoalError(err) ? err.code : 'SHOAL_ERR_INTERNAL', error: (err as Error).message, ...(app ? { app } : {}) });
       },
     );
   });

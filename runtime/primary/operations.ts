@@ -9,8 +9,11 @@
  * If a new worker fails to start, the reload stops there: the old workers
  * keep serving and the error is returned.
  */
-import { ShoalError } from '../errors.js';
+import { availableCpus } from '../cpus.js';
+import { isShoalError, ShoalError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
+import type { StartFailure } from '../control/app-site.js';
 import type { ControlEvent } from '../control/protocol.js';
 import type { SessionHub } from '../session/hub.js';
 import type { RedisLink } from '../session/redis/link.js';
@@ -19,6 +22,30 @@ import type { Dispatcher } from './dispatcher.js';
 import type { KernelAccept } from './kernel-accept.js';
 import type { Slot, Supervisor } from './supervisor.js';
 
+/** A message fit for one line (tsx's syntax errors span several). */
+const oneLine = (s: string): string => s.replace(/\s*\n\s*/g, ' ').trim();
+
+/**
+ * Why `workers` is too many for this host, if it is: past twice the CPUs it
+ * may use, workers mostly compete for CPU time. It is done anyway (a worker
+ * that mostly waits on I/O may justify a few more), with a warning.
+ */
+function tooMany(workers: number): string | undefined {
+  const cpus = availableCpus();
+  if (workers <= 2 * cpus) return undefined;
+  return `${workers} workers is more than twice the ${cpus} CPU${cpus === 1 ? '' : 's'} this host lets shoal use: they will compete for CPU time, and one per CPU is usually best`;
+}
+
+/** What the operations act on and report. */
+export interface OperationsParts {
+  readonly supervisor: Supervisor;
+  readonly dispatcher: Dispatcher;
+  readonly hub: SessionHub;
+  readonly log: Logger;
+  readonly link?: RedisLink | undefined;
+  readonly kernel?: KernelAccept | undefined;
+}
+
 export class Operations {
   readonly #opts: ShoalOptions;
   readonly #supervisor: Supervisor;
@@ -26,12 +53,15 @@ export class Operations {
   readonly #hub: SessionHub;
   readonly #link: RedisLink | undefined;
   readonly #kernel: KernelAccept | undefined;
+  readonly #log: Logger;
   readonly #startedAt = Date.now();
   #busy: string | undefined;
 
-  constructor(opts: ShoalOptions, supervisor: Supervisor, dispatcher: Dispatcher, hub: SessionHub, link?: RedisLink, kernel?: KernelAccept) {
+  constructor(opts: ShoalOptions, parts: OperationsParts) {
     this.#opts = opts;
-    this.#kernel = kernel;
+    this.#log = parts.log;
+    this.#kernel = parts.kernel;
+    const { supervisor, dispatcher, hub, link } = parts;
     this.#hub = hub;
     this.#link = link;
     this.#supervisor = supervisor;
@@ -98,45 +128,65 @@ export class Operations {
       if (!Number.isInteger(target) || target < 1 || target > 1024) {
         throw new ShoalError('SHOAL_ERR_BAD_VALUE', 'scale', to, `a worker count from 1 to 1024 (now ${current})`);
       }
+      const warning = tooMany(target);
+      if (warning) this.#log.warn({ workers: target, cpus: availableCpus() }, warning);
       const added: Slot[] = [];
       while (this.#supervisor.slots.length < target) added.push(this.#supervisor.addSlot());
       const removed: Slot[] = [];
       while (this.#supervisor.slots.length > target) removed.push(this.#supervisor.removeLastSlot()!);
-      const failures: string[] = [];
+      const failures: { n: number; e: StartFailure }[] = [];
       await Promise.all([
-        ...added.map((s) => this.#supervisor.readyOf(s.worker!).catch((e: Error) => { failures.push(`slot ${s.n}: ${e.message}`); })),
+        ...added.map((s) => this.#supervisor.readyOf(s.worker!).catch((e: StartFailure) => { failures.push({ n: s.n, e }); })),
         ...removed.map((s) => (s.worker ? this.#supervisor.retire(s.worker) : undefined)),
       ]);
-      if (failures.length > 0) throw new ShoalError('SHOAL_ERR_WORKER_STARTUP', failures.join('; '));
-      return { from: current, to: target };
+      if (failures.length > 0) {
+        throw new ShoalError('SHOAL_ERR_WORKER_STARTUP', failures.map((f) => `slot ${f.n}: ${oneLine(f.e.message)}`).join('; ')).withApp(failures[0]!.e.app);
+      }
+      return { from: current, to: target, ...(warning ? { warning } : {}) };
     });
   }
 
-  reload(parallel: number, progress: (e: ControlEvent) => void): Promise<Record<string, unknown>> {
-    return this.#exclusive('a reload', async () => {
-      const slots = [...this.#supervisor.slots];
-      let replaced = 0;
-      for (let i = 0; i < slots.length; i += parallel) {
-        const batch = slots.slice(i, i + parallel);
-        const results = await Promise.allSettled(batch.map(async (slot) => {
-          progress({ event: 'starting', slot: slot.n, old: slot.worker?.id ?? null });
-          const t0 = Date.now();
-          const { old, fresh } = await this.#supervisor.replace(slot);
-          progress({ event: 'ready', slot: slot.n, worker: fresh.id, ms: Date.now() - t0 });
-          if (old) {
-            await this.#supervisor.retire(old);
-            progress({ event: 'retired', slot: slot.n, worker: old.id });
-          }
-          replaced++;
-        }));
-        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) {
-          const why = (failed.reason as Error).message;
-          progress({ event: 'failed', error: why });
-          throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', why);
+  /**
+   * The rolling reload, whoever asked (SIGHUP or `shoal reload`); its end is
+   * logged here, once: `reload done` with the workers replaced and the time
+   * taken, or `reload failed` with the reason (a refused one included).
+   */
+  async reload(parallel: number, progress: (e: ControlEvent) => void): Promise<Record<string, unknown>> {
+    const t0 = Date.now();
+    const done = { replaced: 0 };
+    try {
+      const result = { ...await this.#exclusive('a reload', () => this.#reload(parallel, progress, done)), ms: Date.now() - t0 };
+      this.#log.info(result, 'reload done');
+      return result;
+    } catch (e) {
+      const app = isShoalError(e) ? e.app : undefined;
+      this.#log.error({ err: (e as Error).message, code: isShoalError(e) ? e.code : undefined, ...(app ? { app } : {}), replaced: done.replaced, ms: Date.now() - t0 }, 'reload failed');
+      throw e;
+    }
+  }
+
+  async #reload(parallel: number, progress: (e: ControlEvent) => void, done: { replaced: number }): Promise<{ replaced: number; workers: number }> {
+    const slots = [...this.#supervisor.slots];
+    for (let i = 0; i < slots.length; i += parallel) {
+      const batch = slots.slice(i, i + parallel);
+      const results = await Promise.allSettled(batch.map(async (slot) => {
+        progress({ event: 'starting', slot: slot.n, old: slot.worker?.id ?? null });
+        const t0 = Date.now();
+        const { old, fresh } = await this.#supervisor.replace(slot);
+        progress({ event: 'ready', slot: slot.n, worker: fresh.id, ms: Date.now() - t0 });
+        if (old) {
+          await this.#supervisor.retire(old);
+          progress({ event: 'retired', slot: slot.n, worker: old.id });
         }
+        done.replaced++;
+      }));
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      // The final reply (and the log above) says why; no progress event repeats it.
+      if (failed) {
+        const e = failed.reason as StartFailure;
+        throw new ShoalError('SHOAL_ERR_RELOAD_FAILED', oneLine(e.message)).withApp(e.app);
       }
-      return { replaced, workers: this.#supervisor.slots.length };
-    });
+    }
+    return { replaced: done.replaced, workers: this.#supervisor.slots.length };
   }
 }

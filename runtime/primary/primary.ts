@@ -185,7 +185,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
-  ops = new Operations(opts, supervisor, dispatcher, hub, link, kernel);
+  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log });
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   // The host's sessions come from Redis before any worker takes traffic (a client whose session
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.

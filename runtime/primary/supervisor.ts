@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import type { Logger } from 'pino';
+import { startFailure } from '../control/app-site.js';
 import { ShoalError } from '../errors.js';
 import type { ShoalOptions } from '../options.js';
 import type { Handlers, ToPrimary } from '../ipc/messages.js';
@@ -136,10 +137,10 @@ export class Supervisor {
     return slot;
   }
 
-  /** Resolves when `w` is ready; rejects with the reason when it exits or times out first. */
+  /** Resolves when `w` is ready; rejects with the reason (a StartFailure) when it exits or times out first. */
   readyOf(w: WorkerProcess): Promise<void> {
     if (w.status === 'ready') return Promise.resolve();
-    if (w.status !== 'starting') return Promise.reject(new Error(w.fatal?.message ?? 'the worker exited'));
+    if (w.status !== 'starting') return Promise.reject(startFailure(w.fatal?.message ?? 'the worker exited', w.fatal?.stack, w.heldStderr()));
     return new Promise((resolve, reject) => { this.#readyWaiters.set(w, { resolve, reject }); });
   }
 
@@ -241,7 +242,8 @@ export class Supervisor {
     const why = w.fatal?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
     const waiter = this.#readyWaiters.get(w);
     this.#readyWaiters.delete(w);
-    if (waiter) waiter.reject(new Error(why));
+    // Before the held stderr is released below: where the app failed is read from it.
+    if (waiter) waiter.reject(startFailure(why, w.fatal?.stack, w.heldStderr()));
     if (this.#stopping || retiring) { this.#log.info(info, 'worker exited'); return; }
     if (wasStarting && this.#replacements.has(w)) {
       this.#log.warn(info, 'replacement worker exited before it was ready');

@@ -62,6 +62,8 @@ export interface StartOptions {
   ownGroup?: boolean;
   /** Pass no --name (default: --name test-<port>), so the name comes from the config file or the entry's folder. */
   defaultName?: boolean;
+  /** A command that execs the primary, e.g. ['taskset', '-c', '0'] to give it one CPU (the pid stays the primary's). */
+  via?: string[];
 }
 
 export async function startCluster(entry: string, opts: StartOptions = {}): Promise<Cluster> {
@@ -70,7 +72,8 @@ export async function startCluster(entry: string, opts: StartOptions = {}): Prom
   if (opts.balancer) args.push('--balancer', opts.balancer);
   if (opts.defaultName !== true) args.push('--name', `test-${port}`);
   args.push(...(opts.extraArgs ?? []));
-  const proc = spawn(process.execPath, args, {
+  const [command, ...prefix] = [...(opts.via ?? []), process.execPath];
+  const proc = spawn(command!, [...prefix, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, ...opts.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -39,7 +39,9 @@ if (!nobodyCanRun) console.warn('cli.test: skipping the permission cases: user n
 
 describe('bad input', () => {
   const cases: { name: string; args: () => string[]; code: number; match: RegExp; skip?: boolean }[] = [
-    { name: 'unknown flag', args: () => ['start', app, '--wrokers', '2'], code: 2, match: /unknown option --wrokers.*shoal --help/ },
+    { name: 'unknown flag', args: () => ['start', app, '--wrokers', '2'], code: 2, match: /unknown option --wrokers; run 'shoal start --help' for the list of options/ },
+    { name: 'unknown flag before the command', args: () => ['--wrokers', 'start', app], code: 2, match: /unknown option --wrokers; run 'shoal --help' for the list of options/ },
+    { name: 'unknown command with a flag', args: () => ['strat', '--workers', '2'], code: 2, match: /unknown command 'strat'/ },
     { name: 'unknown command', args: () => ['strat', app], code: 2, match: /unknown command 'strat'/ },
     { name: 'missing entry', args: () => ['start'], code: 2, match: /missing the app entry file.*shoal start <entry>/ },
     { name: 'entry not found', args: () => ['start', 'nope/app.js'], code: 2, match: /entry file not found: .*nope\/app\.js/ },
@@ -81,6 +83,12 @@ describe('bad input', () => {
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 
+  it('--config naming a file that is not there says so, with the path and what to do', async () => {
+    const r = await runCli(['start', app, '--config', 'missing.json'], { cwd: tmp });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`shoal: config file not found: ${path.join(fs.realpathSync(tmp), 'missing.json')}; check the path given to --config (it is resolved from the current folder), or leave --config out to use ./shoal.config.json when there is one\n`);
+  });
+
   it('a bad shoal.config.json is named with what is wrong', async () => {
     fs.writeFileSync(path.join(tmp, 'shoal.config.json'), '{"workers": 2, "balancr": "x"}');
     const r = await runCli(['start', app], { cwd: tmp });
@@ -108,5 +116,32 @@ describe('bad input', () => {
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`never listened on port ${port} \\(it listened on ${wrong}\\); make it call listen\\(process.env.PORT\\)`));
+  });
+});
+
+describe('help', () => {
+  it('shoal start --help shows start\'s usage and options only; shoal help reload and reload --help show reload\'s', async () => {
+    const r = await runCli(['start', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: shoal start <entry> \[options\] \[-- app args\]\n/);
+    expect(r.stdout).toMatch(/^ {2}-w, --workers N\|max/m);
+    expect(r.stdout).not.toMatch(/--parallel|--cluster|--no-install|shoal status/);
+    const reload = await runCli(['help', 'reload']);
+    expect(reload.code).toBe(0);
+    expect(reload.stdout).toMatch(/^Usage: shoal reload \[--parallel K\]/);
+    expect((await runCli(['reload', '--help'])).stdout).toBe(reload.stdout);
+  });
+
+  it('shoal --help shows the overview: every command, no option list', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['start', 'status', 'reload', 'scale', 'stop', 'new']) expect(r.stdout).toMatch(new RegExp(`^ {2}shoal ${c} `, 'm'));
+    expect(r.stdout).not.toMatch(/--workers N\|max +worker processes/);
+  });
+
+  it('help for an unknown command is a usage error', async () => {
+    const r = await runCli(['help', 'strat']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^shoal: unknown command 'strat'/);
   });
 });

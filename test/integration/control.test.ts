@@ -62,9 +62,26 @@ describe('control', () => {
     expect((await status(c)).workers).toHaveLength(1);
     expect((await cli(c, 'scale', '+1')).code).toBe(0);
     expect((await status(c)).workers).toHaveLength(2);
+    // Bad input, though the primary is what refuses it: a usage error, exit 2.
     const bad = await cli(c, 'scale', '0');
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/invalid value '0' for scale/);
+  });
+
+  it('scale past twice the CPUs warns in one line on stderr and in the log, then does it', async () => {
+    // One CPU for the primary, so twice the CPUs is 2 on any machine.
+    cluster = await startCluster(app, { workers: 1, env, via: ['taskset', '-c', '0'] });
+    const c = cluster;
+    const two = await cli(c, 'scale', '2');
+    expect(two.stderr).toBe('');
+    const three = await cli(c, 'scale', '+1');
+    expect(three.code, three.stderr).toBe(0);
+    const warning = '3 workers is more than twice the 1 CPU this host lets shoal use: they will compete for CPU time, and one per CPU is usually best';
+    expect(three.stderr).toBe(`shoal: warning: ${warning}\n`);
+    expect(three.stdout).toBe('scaled from 2 to 3 workers\n');
+    expect((await status(c)).workers.map((w) => w.state)).toEqual(['ready', 'ready', 'ready']);
+    expect(await c.waitForLog((l) => l.msg === warning)).toMatchObject({ level: 40, workers: 3, cpus: 1 });
+    expect(c.logs.filter((l) => l.msg === warning)).toHaveLength(1);
   });
 
   it('stop returns once the cluster has stopped', async () => {

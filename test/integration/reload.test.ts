@@ -53,7 +53,7 @@ describe.each([
         expect(lines.at(-1)).toMatchObject({ ok: true, replaced: 2 });
       } else {
         expect(r.stdout).toMatch(/slot 1: new worker \d+ ready in \d+ ms/);
-        expect(r.stdout).toMatch(/reloaded: 2 workers replaced/);
+        expect(r.stdout).toMatch(/reloaded: 2 workers replaced in \d+\.\d s/);
       }
       const after = await pids(c);
       expect(after.filter((p) => before.includes(p))).toEqual([]);
@@ -92,6 +92,10 @@ describe('reload failures', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/reload stopped, the old workers keep serving: .*broken deploy/);
     expect(await pids(c)).toEqual(before);
+    // The primary logs the end of the reload with its reason, as it does for one that succeeds.
+    const failed = await c.waitForLog((l) => l.msg === 'reload failed');
+    expect(failed).toMatchObject({ level: 50, code: 'SHOAL_ERR_RELOAD_FAILED', replaced: 0, err: expect.stringMatching(/broken deploy/) });
+    expect(c.logs.some((l) => l.msg === 'reload done')).toBe(false);
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -111,13 +115,19 @@ describe('reload failures', () => {
     expect((await inflight).status).toBe(200);
   });
 
-  it('SIGHUP reloads', async () => {
+  it('SIGHUP and shoal reload both log the end of the reload: reload done, with the workers replaced and the time taken', async () => {
     cluster = await startCluster(app, { workers: 2, env });
     const c = cluster;
     const before = await pids(c);
     c.proc.kill('SIGHUP');
-    await c.waitForLog((l) => l.msg === 'reload done', 30_000);
+    const byHup = await c.waitForLog((l) => l.msg === 'reload done', 30_000);
+    expect(byHup).toMatchObject({ replaced: 2, workers: 2, ms: expect.any(Number) });
     const after = await pids(c);
     expect(after.filter((p) => before.includes(p))).toEqual([]);
+    expect((await cli(c, 'reload')).code).toBe(0);
+    await c.waitForLog((l) => l.msg === 'reload done' && l !== byHup);
+    const ends = c.logs.filter((l) => l.msg === 'reload done');
+    expect(ends).toHaveLength(2);
+    expect(ends[1]).toMatchObject({ replaced: 2, workers: 2, ms: expect.any(Number) });
   });
 });
