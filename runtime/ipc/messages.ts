@@ -156,4 +156,6 @@ export const ENV = {
   maxSessionMemory: 'SHOAL_MAX_SESSION_MEMORY',
   sessionsMode: 'SHOAL_SESSIONS_MODE',
   sessionsShared: 'SHOAL_SESSIONS_SHARED',
+  /** '1': report busy and idle edges at once (least-load holds connections for the first idle worker). */
+  edges: 'SHOAL_REPORT_EDGES',
 } as const;

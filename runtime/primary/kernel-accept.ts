@@ -5,7 +5,9 @@
  *
  *   primary: binds once, keeps a descriptor for life
  *     |  accept{params,floor} + socket handle   (when a worker becomes routable)
- *     |  floor                                  (when the least loaded key changes)
+ *     |  floor                                  (when the least loaded key changes:
+ *     |                                          at once to a paused worker, else
+ *     |                                          at most once per floorEveryMs)
  *     |  unaccept                               (out of rotation, stop)
  *     v
  *   worker: accepts while key(own load) <= floor + slack   (scheduler/gate.ts)
@@ -41,6 +43,13 @@ export interface KernelAcceptOptions {
   readonly slowStartMs: number;
   /** How long stop waits for the workers to close their descriptors before it kills the ones still holding one. */
   readonly unacceptTimeoutMs: number;
+  /**
+   * The floor goes to the workers at most this often (a paused worker gets a
+   * higher one at once): at low concurrency the least loaded key moves with
+   * nearly every report, and a message to every worker each time would make
+   * the primary's work grow with connections again.
+   */
+  readonly floorEveryMs: number;
   /** The start-up self-test (accept-probe.ts); a unit test passes one that fails. */
   readonly probe?: (copy: TcpHandle) => Promise<string | undefined>;
 }
@@ -54,7 +63,7 @@ export interface AcceptControl {
   reported(w: WorkerProcess, paused: boolean, accepted: number): void;
 }
 
-interface Acceptor { paused: boolean; accepted: number }
+interface Acceptor { paused: boolean; accepted: number; floor: number }
 
 type State = 'probing' | 'on' | 'off';
 
@@ -77,8 +86,8 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
    */
   readonly #held = new Map<WorkerProcess, number>();
   #onReleased: (() => void) | undefined;
-  #floor = NaN;
-  #floorScheduled = false;
+  #floorTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  #floorSentAt = -Infinity;
   #stopping = false;
   /** Connections the workers took from the shared socket, reported in their loads. */
   #accepted = 0;
@@ -158,8 +167,8 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
 
   added(w: WorkerProcess): void {
     if (this.#state !== 'on' || this.#stopping || this.#acceptors.has(w)) return;
-    this.#acceptors.set(w, { paused: false, accepted: 0 });
-    const floor = this.#computeFloor();
+    const floor = this.#computeFloor([...this.#acceptors.keys(), w]);
+    this.#acceptors.set(w, { paused: false, accepted: 0, floor });
     const now = Date.now();
     const params: AcceptParams = {
       balancer: this.#opts.balancer,
@@ -171,8 +180,8 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
     };
     w.send({ shoal: 'accept', params, floor }, this.#listener.handle);
     this.#held.set(w, (this.#held.get(w) ?? 0) + 1);
-    // The newcomer may be the least loaded now: the others hear of the new floor (it too, harmlessly).
-    this.#broadcastFloor();
+    // The newcomer may be the least loaded now: the others hear of the new floor.
+    this.#scheduleFloor();
     this.#updateOwn();
   }
 
@@ -199,7 +208,11 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
   }
 
   loadChanged(w: WorkerProcess): void {
-    if (this.#acceptors.has(w)) this.#scheduleFloor();
+    const a = this.#acceptors.get(w);
+    if (!a) return;
+    // A paused worker may be waiting for a higher floor: every worker paused, nobody accepts.
+    if (a.paused) this.#sendFloor(w, a, this.#computeFloor());
+    this.#scheduleFloor();
   }
 
   /** From a worker's load report: its acceptor's state and what it took since the last report. */
@@ -219,28 +232,41 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
 
   // ---- the floor
 
-  #computeFloor(now = Date.now()): number {
+  #computeFloor(workers: Iterable<WorkerProcess> = this.#acceptors.keys(), now = Date.now()): number {
     let floor = Infinity;
-    for (const w of this.#acceptors.keys()) {
+    for (const w of workers) {
       const k = acceptKey(this.#opts.balancer, w.load, effectiveWeight(w.load, now, this.#opts.slowStartMs));
       if (k < floor) floor = k;
     }
     return roundFloor(floor);
   }
 
-  /** Once per turn of the event loop, whatever number of reports arrived in it. */
+  #sendFloor(w: WorkerProcess, a: Acceptor, floor: number): void {
+    if (floor === a.floor || !Number.isFinite(floor)) return;
+    a.floor = floor;
+    w.send({ shoal: 'floor', floor });
+  }
+
+  /**
+   * At most once per floorEveryMs (leading edge), and within a turn once
+   * whatever number of reports arrived. Inside the window a timer is armed
+   * only when the floor really moved: most reports leave it where it was,
+   * and a timer per report would wake the primary for nothing.
+   */
   #scheduleFloor(): void {
-    if (this.#floorScheduled) return;
-    this.#floorScheduled = true;
-    setImmediate(() => { this.#floorScheduled = false; this.#broadcastFloor(); });
+    if (this.#floorTimer) return;
+    const fire = (): void => { this.#floorTimer = undefined; this.#floorSentAt = Date.now(); this.#broadcastFloor(); };
+    const wait = this.#floorSentAt + this.#opts.floorEveryMs - Date.now();
+    if (wait <= 0) { this.#floorTimer = setImmediate(fire); return; }
+    const floor = this.#computeFloor();
+    for (const a of this.#acceptors.values()) {
+      if (a.floor !== floor) { this.#floorTimer = setTimeout(fire, wait); return; }
+    }
   }
 
   #broadcastFloor(): void {
-    if (this.#acceptors.size === 0) return;
     const floor = this.#computeFloor();
-    if (floor === this.#floor) return;
-    this.#floor = floor;
-    for (const w of this.#acceptors.keys()) w.send({ shoal: 'floor', floor });
+    for (const [w, a] of this.#acceptors) this.#sendFloor(w, a, floor);
   }
 
   // ---- the primary's own acceptor

@@ -58,6 +58,7 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
       [ENV.maxSessionMemory]: String(opts.maxSessionMemoryBytes),
       [ENV.sessionsMode]: opts.redisUrl === undefined ? 'replicated' : opts.sessionsMode,
       ...(opts.redisUrl === undefined ? {} : { [ENV.sessionsShared]: '1' }),
+      ...(opts.balancer === 'least-load' ? { [ENV.edges]: '1' } : {}),
       ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
     },
   };
@@ -100,7 +101,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   listener.onConnection = (h) => dispatcher.accept(h);
   listener.onError = (err) => log.warn({ err: err.message }, 'accept failed');
   const kernel = opts.accept === 'kernel' && (opts.balancer === 'least-conn' || opts.balancer === 'least-load')
-    ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs }, listener, dispatcher, log)
+    ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, listener, dispatcher, log)
     : undefined;
   const distributed = opts.redisUrl !== undefined && opts.sessionsMode === 'distributed';
   const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes, nearCache: distributed });

@@ -9,8 +9,9 @@
  *
  * The decision uses this worker's own counts, which are always fresh, and
  * the floor the primary last sent (the least loaded worker's key). A pause
- * is reported on the next turn, so the primary can raise the floor when
- * every worker sits out. If the floor stays put for holdMs while paused
+ * that lasts PAUSE_REPORT_MS is reported at once, so the primary can raise
+ * the floor when every worker sits out (most pauses end sooner, with a
+ * close, and cost the primary nothing). If the floor stays put for holdMs while paused
  * (its setter may be blocked, so the floor is stale), the acceptor opens
  * for one holdMs window anyway: a connection never waits on a stale floor
  * for longer than that.
@@ -36,6 +37,13 @@ interface ServerInternals { _connections: number; maxConnections?: number }
 
 const BACKLOG = 511;
 
+/**
+ * A pause still on after this long is reported at once. Under connection
+ * churn most pauses end within a connection's lifetime; reporting each one
+ * woke the primary about once every seven connections.
+ */
+export const PAUSE_REPORT_MS = 2;
+
 export class Acceptor {
   readonly #intake: Intake;
   readonly #state: WorkerState;
@@ -49,6 +57,7 @@ export class Acceptor {
   /** A window opened past a stale floor (see the file comment). */
   #open = false;
   #timer: NodeJS.Timeout | undefined;
+  #reportTimer: NodeJS.Timeout | undefined;
   /** Times this acceptor paused, for tests and status. */
   pauses = 0;
 
@@ -79,6 +88,7 @@ export class Acceptor {
     this.#params = params;
     // Only least-load's gate looks at requests in flight; least-conn's would be work on every request for nothing.
     this.#intake.onRequest = params.balancer === 'least-load' ? () => this.evaluate() : undefined;
+    this.#intake.kernel = true;
     this.#floor = floor;
     this.#readyAt = performance.now() - (params.slowStartMs - params.rampMs);
     this.#paused = false;
@@ -94,7 +104,9 @@ export class Acceptor {
     if (!h) return;
     this.#handle = undefined;
     this.#intake.onRequest = undefined;
+    this.#intake.kernel = false;
     this.#clearTimer();
+    if (this.#reportTimer) { clearTimeout(this.#reportTimer); this.#reportTimer = undefined; }
     h.onconnection = null;
     h.close();
   }
@@ -119,6 +131,7 @@ export class Acceptor {
       this.#reading = true;
       this.#paused = false;
       if (!this.#open) this.#clearTimer();
+      if (this.#reportTimer) { clearTimeout(this.#reportTimer); this.#reportTimer = undefined; }
       return;
     }
     if (!this.#reading) h.readStart();
@@ -126,7 +139,7 @@ export class Acceptor {
     this.#reading = false;
     this.#paused = true;
     this.pauses++;
-    this.#intake.reportSoon();
+    this.#reportTimer ??= setTimeout(() => { this.#reportTimer = undefined; if (this.#paused) this.#intake.reportSoon(); }, PAUSE_REPORT_MS);
     this.#armHold();
   }
 

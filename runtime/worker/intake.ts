@@ -62,6 +62,20 @@ export const EDGE_REPORT_MIN_MS = 5;
 /** The shortest window event-loop utilisation is measured over (see report()). */
 export const ELU_MIN_WINDOW_MS = 50;
 
+/**
+ * In kernel accept a load report goes out at most this often (besides a
+ * pause that lasts): the primary only derives the floor from them, each
+ * worker gates on its own fresh counts, and every report wakes the primary.
+ */
+export const KERNEL_REPORT_MS = 25;
+
+/**
+ * Resident memory is read at most this often (it costs a read of
+ * /proc/self/stat): the memory limit acts on it, and a second is quick
+ * enough for that and for status.
+ */
+export const RSS_EVERY_MS = 1_000;
+
 export class Intake {
   readonly #state: WorkerState;
   #closed = 0;
@@ -86,6 +100,22 @@ export class Intake {
   onLoad: () => void = () => {};
   /** Called when a request starts or ends: only least-load's gate looks at requests. */
   onRequest: (() => void) | undefined;
+  /**
+   * Busy and idle edges are reported at once only where someone acts on
+   * them at once: least-load's handoff holds a connection for the first
+   * idle worker. Elsewhere, and in kernel accept (the gate reads the
+   * worker's own counts), they wait for the next batch like any change.
+   */
+  #edges: boolean;
+  readonly #edgesByDefault: boolean;
+  #windowMs: number;
+  /** Kernel accept on or off in this worker: no edges, and the longer batch window (KERNEL_REPORT_MS). */
+  set kernel(on: boolean) {
+    this.#edges = !on && this.#edgesByDefault;
+    this.#windowMs = on ? Math.max(this.#intervalMs, KERNEL_REPORT_MS) : this.#intervalMs;
+  }
+  #rss = 0;
+  #rssAt = -Infinity;
   /** Whether the acceptor sits out, for the report. */
   paused: () => boolean = () => false;
   /** Conditions someone waits for; checked whenever a request or a connection ends. */
@@ -93,9 +123,12 @@ export class Intake {
   #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   readonly #intervalMs: number;
 
-  constructor(state: WorkerState, intervalMs: number) {
+  constructor(state: WorkerState, intervalMs: number, edges = true) {
     this.#state = state;
     this.#intervalMs = intervalMs;
+    this.#windowMs = intervalMs;
+    this.#edges = edges;
+    this.#edgesByDefault = edges;
   }
 
   /**
@@ -107,7 +140,7 @@ export class Intake {
    */
   #changed(): void {
     if (this.#scheduled) return;
-    const wait = this.#lastReportAt + this.#intervalMs - performance.now();
+    const wait = this.#lastReportAt + this.#windowMs - performance.now();
     const fire = (): void => { this.#scheduled = undefined; this.report(0); };
     this.#scheduled = wait <= 0 ? setImmediate(fire) : setTimeout(fire, wait);
   }
@@ -121,6 +154,7 @@ export class Intake {
    */
   #busy(): void {
     if (this.#inflight !== 1) return;
+    if (!this.#edges) { this.#changed(); return; }
     const now = performance.now();
     // Its own throttle: it must not hold back the report of this request's end, which is what
     // tells the primary the worker is free again.
@@ -172,7 +206,7 @@ export class Intake {
         this.onRequest?.();
         // Idle again: say so at once (a primary may be holding a connection for the first idle
         // worker); other changes wait for the throttle.
-        if (this.#inflight === 0 && performance.now() - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
+        if (this.#edges && this.#inflight === 0 && performance.now() - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
           this.#lastIdleAt = performance.now();
           this.report(0, false);
         } else {
@@ -272,8 +306,9 @@ export class Intake {
     this.#done = 0;
     const accepted = this.#accepted;
     this.#accepted = 0;
+    if (now - this.#rssAt >= RSS_EVERY_MS) { this.#rss = process.memoryUsage.rss(); this.#rssAt = now; }
     this.#state.send({
-      shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: process.memoryUsage.rss(),
+      shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: this.#rss,
       conns: this.#connections, accepted, paused,
     });
   }

@@ -24,7 +24,7 @@ function main(): void {
   if (!process.send || !Number.isInteger(port)) return; // not launched by a shoal primary
   const state = workerState();
   const reportMs = Number(process.env[ENV.reportMs] ?? 25);
-  const intake = new Intake(state, reportMs);
+  const intake = new Intake(state, reportMs, process.env[ENV.edges] === '1');
   const acceptor = new Acceptor(intake, state);
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';

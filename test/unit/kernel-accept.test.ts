@@ -37,7 +37,7 @@ async function setup(probe: (h: TcpHandle) => Promise<string | undefined>) {
   const listener = await Listener.open(0, '127.0.0.1');
   open.push(listener);
   const dispatcher = new Dispatcher(createScheduler('least-conn', { slowStartMs: 0 }), { creditWindow: 2, queueTimeoutMs: 60_000 }, log);
-  const kernel = new KernelAccept({ balancer: 'least-conn', slack: 1, holdMs: 20, slowStartMs: 0, unacceptTimeoutMs: 200, probe }, listener, dispatcher, log);
+  const kernel = new KernelAccept({ balancer: 'least-conn', slack: 1, holdMs: 20, slowStartMs: 0, unacceptTimeoutMs: 200, floorEveryMs: 10, probe }, listener, dispatcher, log);
   /** The first worker forked echoes both handles back (as the shim does), with stand-ins. */
   const echo = async (w: ReturnType<typeof fakeWorker>): Promise<void> => {
     kernel.spawned(w);
@@ -90,6 +90,18 @@ describe('kernel accept controller', () => {
     w2.load.conns = 5; dispatcher.loadChanged(w2);
     await turn();
     expect(w1.sent).toHaveLength(1);
+    // A change within floorEveryMs of the last broadcast waits for the end of that window...
+    w1.load.conns = 4; dispatcher.loadChanged(w1);
+    await turn();
+    expect(w1.sent).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 15));
+    expect(w1.sent.at(-1)?.msg).toEqual({ shoal: 'floor', floor: 5 });
+    // ...but a worker that reports itself paused gets a new floor at once (all paused: nobody accepts).
+    w1.load.conns = 7; w2.load.conns = 7;
+    kernel.reported(w2, true, 0);
+    dispatcher.loadChanged(w2);
+    expect(w2.sent.at(-1)?.msg).toEqual({ shoal: 'floor', floor: 8 });
+    expect(w1.sent.at(-1)?.msg).toEqual({ shoal: 'floor', floor: 5 });
   });
 
   it('a worker leaving rotation is told to unaccept; stop waits for every descriptor and kills a worker that keeps one', async () => {

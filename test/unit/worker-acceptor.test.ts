@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AcceptParams } from '../../runtime/ipc/messages.js';
-import { Acceptor } from '../../runtime/worker/acceptor.js';
+import { Acceptor, PAUSE_REPORT_MS } from '../../runtime/worker/acceptor.js';
 import type { Intake } from '../../runtime/worker/intake.js';
 import type { WorkerState } from '../../runtime/worker/state.js';
 
@@ -23,7 +23,7 @@ class FakeHandle {
 function setup(params: Partial<AcceptParams> = {}) {
   const intake = {
     connections: 0, inflight: 0, elu: 0, reports: 0, adopted: [] as unknown[],
-    onLoad: () => {}, onRequest: undefined as (() => void) | undefined, paused: () => false,
+    onLoad: () => {}, onRequest: undefined as (() => void) | undefined, paused: () => false, kernel: false,
     reportSoon() { this.reports++; },
     acceptFromKernel(h: unknown) { this.adopted.push(h); this.connections++; },
   };
@@ -51,8 +51,23 @@ describe('worker acceptor', () => {
     expect(acceptor.paused).toBe(true);
     // readStop needs libuv's reading flag: set it with readStart first.
     expect(h.calls).toEqual(['listen', 'readStart', 'readStop']);
-    expect(intake.reports).toBe(1);
     expect(intake.paused()).toBe(true);
+    // Reported once it has lasted PAUSE_REPORT_MS (the primary may have to raise the floor)...
+    expect(intake.reports).toBe(0);
+    vi.advanceTimersByTime(PAUSE_REPORT_MS);
+    expect(intake.reports).toBe(1);
+  });
+
+  it('a pause that ends sooner (a close) is not reported', () => {
+    const { intake, acceptor, start } = setup();
+    start(1);
+    intake.connections = 2;
+    acceptor.evaluate();
+    expect(acceptor.paused).toBe(true);
+    intake.connections = 1;
+    intake.onLoad();
+    vi.advanceTimersByTime(PAUSE_REPORT_MS * 2);
+    expect(intake.reports).toBe(0);
   });
 
   it('a close that brings it back under, or a higher floor, resumes it', () => {
