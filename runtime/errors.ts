@@ -29,6 +29,7 @@ export const ERRORS = {
   SHOAL_ERR_LISTEN: spec(false, (addr, why) => `cannot listen on ${addr}: ${why}`),
   SHOAL_ERR_WORKER_STARTUP: spec(false, (why) => `the app failed to start: ${why}`),
   SHOAL_ERR_CRASH_LOOP: spec(false, (id, n, why) => `worker slot ${id} crashed ${n} times in a row during start-up; giving up on it. Last error: ${why}`),
+  SHOAL_ERR_PORT_MISMATCH: spec(true, (app, served) => `the app listens on port ${app}, but shoal serves port ${served} (given by --port, PORT or the config file); make the app listen on process.env.PORT, or start shoal without a port to serve the one the app asks for`),
   SHOAL_ERR_NOT_LISTENING: spec(false, (port, other) => `the app never listened on port ${port}${other}; make it call listen(process.env.PORT)`),
   SHOAL_ERR_READY_TIMEOUT: spec(false, (ms) => `the worker did not become ready within ${ms} ms`),
   SHOAL_ERR_NAME_IN_USE: spec(true, (name) => `a cluster named '${name}' is already running; stop it or pick another name with --name`),

@@ -12,7 +12,8 @@ export interface ShoalOptions {
   /** Absolute path of the app's entry file. */
   readonly entry: string;
   readonly workers: number;
-  readonly port: number;
+  /** The port to serve; undefined: the one the app's first listen asks for (ports.ts DEFAULT_PORT when none). */
+  readonly port: number | undefined;
   /** Address the primary binds; undefined = all interfaces (like node's listen(port)). */
   readonly host: string | undefined;
   readonly balancer: BalancerName;
@@ -125,7 +126,7 @@ export const DEFAULTS = {
   sessionsMode: 'replicated',
 } as const;
 
-export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
+export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'name'>;
 
 const int = (name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
   if (!Number.isInteger(v) || v < min || v > max) throw new ShoalError('SHOAL_ERR_BAD_VALUE', name, String(v), `an integer from ${min} to ${max}`);
@@ -173,7 +174,7 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
   const o: ShoalOptions = {
     entry: input.entry,
     workers: int('--workers', input.workers, 1, 1024),
-    port: int('--port', input.port, 0, 65535),
+    port: input.port === undefined ? undefined : int('--port', input.port, 0, 65535),
     host: input.host,
     balancer,
     accept: acceptMode(input.accept, balancer),

@@ -123,7 +123,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   return resolveOptions({
     entry,
     workers: workers ? parseWorkers(workers[0], workers[1]) : availableCpus(),
-    port: port ? parsePort(port[0], port[1]) : 3000,
+    ...(port ? { port: parsePort(port[0], port[1]) } : {}),
     host: host?.[0],
     ...(balancer ? { balancer: balancer[0] as ShoalOptions['balancer'] } : {}),
     ...(accept ? { accept: accept[0] as ShoalOptions['accept'] } : {}),

@@ -53,7 +53,8 @@ primary, owns the port; worker processes run the app and take its connections.
 
 Options:
   -w, --workers N|max   worker processes (default: the CPUs this process may use, cgroup-aware)
-  -p, --port P          port to serve (default: $PORT or 3000)
+  -p, --port P          port to serve (default: $PORT, else the port the app listens on; 3000
+                        when it names none)
       --host H          address to bind (default: all interfaces)
   -b, --balancer NAME   least-conn (default), round-robin, weighted-round-robin, ip-hash, least-load
       --accept MODE     kernel: workers accept from the shared socket, gated by load (default for

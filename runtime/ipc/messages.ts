@@ -53,6 +53,11 @@ export type ToWorker =
   | { shoal: 'floor'; floor: number }
   /** Send the handle that travels with this message straight back (the primary needs a copy it can pause). */
   | { shoal: 'echo'; tag: EchoTag }
+  /** Answer to `bind`: the port served, and the address bound; or why it could not be bound. */
+  | { shoal: 'bound'; port: number; address: string; family: 'IPv4' | 'IPv6' }
+  | { shoal: 'bind-failed'; message: string; code: string }
+  /** Answer to `share`: a descriptor of the shared socket travels with it, or `error` says why there is none. */
+  | { shoal: 'shared'; req: number; error?: { message: string; code: string } }
   /** Stop taking connections, finish in-flight requests, then exit. */
   | { shoal: 'stop'; timeoutMs: number }
   /** A slice of the host's sessions for a new worker; `done` on the last one (then it may become routable). */
@@ -105,6 +110,10 @@ export type ToPrimary =
   | { shoal: 'unlisten' }
   /** The app listened on ports other than the shoal one (reported to explain a missing listen). */
   | { shoal: 'other-listen'; port: string }
+  /** No port was given to shoal: serve the one the app's first listen asks for (null: it asked for none). */
+  | { shoal: 'bind'; port: number | null }
+  /** The app listens on another fixed port: a descriptor of one socket bound by the primary, shared by every worker. */
+  | { shoal: 'share'; req: number; port: number; host: string | null }
   /** The entry threw during start-up; sent before the worker exits. */
   | { shoal: 'fatal'; message: string; stack?: string }
   /** Session changes made here (applied locally already), numbered for the ack, stamped when sent. */

@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import type { AcceptParams, EchoTag } from '../ipc/messages.js';
 import { acceptKey, roundFloor, type GateBalancer } from '../scheduler/gate.js';
 import { effectiveWeight } from '../scheduler/weight.js';
-import { probePause, probeSocket } from './accept-probe.js';
+import { SelfTest, type SelfTestResult } from './accept-selftest.js';
 import type { Dispatcher, RoutingObserver } from './dispatcher.js';
 import type { Listener } from './listener.js';
 import type { TcpHandle } from './tcp-handle.js';
@@ -69,14 +69,12 @@ type State = 'probing' | 'on' | 'off';
 
 export class KernelAccept implements RoutingObserver, AcceptControl {
   readonly #opts: KernelAcceptOptions;
-  readonly #listener: Listener;
+  #listener: Listener | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #log: Logger;
   #state: State = 'probing';
+  readonly #test: SelfTest;
   #fallback: string | undefined;
-  #prober: WorkerProcess | undefined;
-  #probe: TcpHandle | undefined;
-  readonly #copies = new Map<EchoTag, TcpHandle>();
   /** Workers that were sent `accept` and not yet `unaccept`: they take part in the accept contest. */
   readonly #acceptors = new Map<WorkerProcess, Acceptor>();
   /**
@@ -92,11 +90,11 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
   /** Connections the workers took from the shared socket, reported in their loads. */
   #accepted = 0;
 
-  constructor(opts: KernelAcceptOptions, listener: Listener, dispatcher: Dispatcher, log: Logger) {
+  constructor(opts: KernelAcceptOptions, dispatcher: Dispatcher, log: Logger) {
     this.#opts = opts;
-    this.#listener = listener;
     this.#dispatcher = dispatcher;
     this.#log = log;
+    this.#test = new SelfTest((r) => this.#tested(r), opts.probe);
     dispatcher.observe(this);
   }
 
@@ -107,66 +105,42 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
   /** Whether the worker's acceptor sits out (over its share), as it last reported. */
   pausedOf(w: WorkerProcess): boolean | undefined { return this.#acceptors.get(w)?.paused; }
 
-  // ---- the self-test: a probe socket and the served one, echoed by the first worker
+  // ---- the self-test (accept-selftest.ts)
 
-  spawned(w: WorkerProcess): void {
-    if (this.#state !== 'probing' || this.#prober) return;
-    try {
-      this.#probe ??= probeSocket();
-    } catch (e) {
-      this.#fail(`no probe socket on 127.0.0.1 (${(e as Error).message})`);
-      return;
-    }
-    this.#prober = w;
-    w.send({ shoal: 'echo', tag: 'probe' }, this.#probe);
-    w.send({ shoal: 'echo', tag: 'listen' }, this.#listener.handle);
+  /** The served port is bound (at start, or when the app first listened): the self-test can run. */
+  serve(listener: Listener): void {
+    this.#listener = listener;
+    this.#test.serve(listener);
   }
 
-  echoed(w: WorkerProcess, tag: EchoTag, handle: unknown): void {
-    const h = handle as TcpHandle | undefined;
-    if (this.#state !== 'probing' || w !== this.#prober || !h || this.#copies.has(tag)) { h?.close(); return; }
-    this.#copies.set(tag, h);
-    const probe = this.#copies.get('probe');
-    const listen = this.#copies.get('listen');
-    if (!probe || !listen) return;
-    this.#copies.clear();
-    this.#probe?.close();
-    this.#probe = undefined;
-    void (this.#opts.probe ?? probePause)(probe).then((why) => {
-      if (this.#state !== 'probing') { listen.close(); return; }
-      if (why !== undefined) { listen.close(); this.#fail(why); return; }
-      if (!this.#listener.adopt(listen)) { this.#fail('the echoed descriptor of the port would not listen'); return; }
-      this.#state = 'on';
-      this.#log.info({ accept: 'kernel', balancer: this.#opts.balancer }, 'accept mode: kernel (workers accept from the shared socket, gated by load)');
-      for (const x of this.#dispatcher.workers) this.added(x);
-      this.#updateOwn();
-    });
+  spawned(w: WorkerProcess): void { this.#test.spawned(w); }
+  echoed(w: WorkerProcess, tag: EchoTag, handle: unknown): void { this.#test.echoed(w, tag, handle); }
+
+  exited(w: WorkerProcess): void {
+    this.#test.exited(w);
+    this.#forget(w);
+    this.#release(w, Infinity);
+  }
+
+  #tested(r: SelfTestResult): void {
+    if (!r.ok) { this.#fail(r.why); return; }
+    if (!this.#listener!.adopt(r.copy)) { this.#fail('the echoed descriptor of the port would not listen'); return; }
+    this.#state = 'on';
+    this.#log.info({ accept: 'kernel', balancer: this.#opts.balancer }, 'accept mode: kernel (workers accept from the shared socket, gated by load)');
+    for (const x of this.#dispatcher.workers) this.added(x);
+    this.#updateOwn();
   }
 
   #fail(why: string): void {
     this.#state = 'off';
     this.#fallback = why;
-    this.#probe?.close();
-    this.#probe = undefined;
-    for (const h of this.#copies.values()) h.close();
-    this.#copies.clear();
     this.#log.warn({ accept: 'handoff', reason: why }, `kernel accept is not available here (${why}); the primary accepts every connection and hands it over (handoff)`);
-  }
-
-  exited(w: WorkerProcess): void {
-    this.#forget(w);
-    this.#release(w, Infinity);
-    if (w !== this.#prober) return;
-    // It died before echoing both handles: the next worker forked tries again.
-    this.#prober = undefined;
-    for (const h of this.#copies.values()) h.close();
-    this.#copies.clear();
   }
 
   // ---- routing: which workers accept
 
   added(w: WorkerProcess): void {
-    if (this.#state !== 'on' || this.#stopping || this.#acceptors.has(w)) return;
+    if (this.#state !== 'on' || this.#stopping || this.#acceptors.has(w) || !this.#listener) return;
     const floor = this.#computeFloor([...this.#acceptors.keys(), w]);
     this.#acceptors.set(w, { paused: false, accepted: 0, floor });
     const now = Date.now();
@@ -273,7 +247,7 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
 
   #updateOwn(): void {
     if (this.#state !== 'on') return;
-    this.#listener.setAccepting(this.#stopping || this.#acceptors.size === 0);
+    this.#listener?.setAccepting(this.#stopping || this.#acceptors.size === 0);
   }
 
   /**

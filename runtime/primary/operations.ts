@@ -44,6 +44,8 @@ export interface OperationsParts {
   readonly log: Logger;
   readonly link?: RedisLink | undefined;
   readonly kernel?: KernelAccept | undefined;
+  /** The served port's address, once bound. */
+  readonly address: () => { port: number } | undefined;
 }
 
 export class Operations {
@@ -54,6 +56,7 @@ export class Operations {
   readonly #link: RedisLink | undefined;
   readonly #kernel: KernelAccept | undefined;
   readonly #log: Logger;
+  readonly #address: OperationsParts['address'];
   readonly #startedAt = Date.now();
   #busy: string | undefined;
 
@@ -61,6 +64,7 @@ export class Operations {
     this.#opts = opts;
     this.#log = parts.log;
     this.#kernel = parts.kernel;
+    this.#address = parts.address;
     const { supervisor, dispatcher, hub, link } = parts;
     this.#hub = hub;
     this.#link = link;
@@ -91,7 +95,7 @@ export class Operations {
         accept: this.#kernel?.mode ?? 'handoff',
         ...(this.#kernel?.fallback ? { acceptFallback: this.#kernel.fallback } : {}),
         kernelAccepted: this.#kernel?.accepted ?? 0,
-        port: this.#opts.port,
+        port: this.#address()?.port ?? null,
         queued: this.#dispatcher.queued,
         unacknowledged: this.#dispatcher.unacknowledged,
         operation: this.#busy ?? null,

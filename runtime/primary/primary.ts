@@ -33,14 +33,19 @@ import { redactUrl } from '../session/redis/link-options.js';
 import { Dispatcher } from './dispatcher.js';
 import { startHealthChecks } from './health.js';
 import { KernelAccept, type AcceptMode } from './kernel-accept.js';
-import { Listener } from './listener.js';
+import { Ports } from './ports.js';
 import { Operations } from './operations.js';
-import { Supervisor } from './supervisor.js';
+import { Supervisor, type SupervisorEvents } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
 
 const TS_ENTRY = /\.(c|m)?tsx?$/;
 
-export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec {
+/**
+ * How workers are started. With a port given, they get it as PORT (and the
+ * shim as SHOAL_PORT); without one, PORT stays unset, as under `node app.js`,
+ * and SHOAL_PORT=auto: the port is the one the app's first listen asks for.
+ */
+export function forkSpec(opts: ShoalOptions, address: net.AddressInfo | undefined): ForkSpec {
   const execArgv = ['--import', new URL('../worker/shim.js', import.meta.url).href];
   if (TS_ENTRY.test(opts.entry)) execArgv.push('--import', import.meta.resolve('tsx'));
   return {
@@ -49,9 +54,9 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
     execArgv,
     env: {
       ...process.env,
-      PORT: String(address.port),
-      [ENV.port]: String(address.port),
-      [ENV.host]: address.address,
+      ...(address ? { PORT: String(address.port) } : {}),
+      [ENV.port]: address ? String(address.port) : 'auto',
+      [ENV.host]: address?.address ?? opts.host ?? '::',
       [ENV.name]: opts.name,
       [ENV.reportMs]: String(opts.reportIntervalMs),
       [ENV.maxSessions]: String(opts.maxSessions),
@@ -70,7 +75,8 @@ export interface RunningPrimary {
   /** The accept mode in force (kernel only once its start-up self-test passed). */
   readonly accept: () => AcceptMode;
   readonly operations: Operations;
-  readonly address: net.AddressInfo;
+  /** The served port's address, once bound (at once when a port was given, else when the app first listens). */
+  readonly address: () => net.AddressInfo | undefined;
   /** Resolves with the exit code the process should end with. */
   readonly done: Promise<number>;
   /** Graceful stop: no new connections, workers finish in-flight requests, then exit. */
@@ -93,16 +99,28 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     }
   };
   control = await startControlServer(socketPath(dir, opts.name), opts.name, handle, log);
-  let listener: Listener;
-  try { listener = await Listener.open(opts.port, opts.host); } catch (e) { control.close(); throw e; }
-  const address = listener.address;
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
-  listener.onConnection = (h) => dispatcher.accept(h);
-  listener.onError = (err) => log.warn({ err: err.message }, 'accept failed');
   const kernel = opts.accept === 'kernel' && (opts.balancer === 'least-conn' || opts.balancer === 'least-load')
-    ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, listener, dispatcher, log)
+    ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, dispatcher, log)
     : undefined;
+  const ports = new Ports(opts.host, (l) => {
+    l.onConnection = (h) => dispatcher.accept(h);
+    l.onError = (err) => log.warn({ err: err.message }, 'accept failed');
+    kernel?.serve(l);
+    if (opts.port === undefined) log.info({ port: l.address.port, host: l.address.address }, 'serving the port the app listens on');
+  });
+  if (opts.port !== undefined) {
+    try { await ports.serve(opts.port); } catch (e) { control.close(); throw e; }
+  }
+  const address = (): net.AddressInfo | undefined => ports.listener?.address;
+  const portControl = {
+    serve: async (port: number | null) => {
+      const a = (await ports.serve(port)).address;
+      return { port: a.port, address: a.address, family: a.family === 'IPv6' ? 'IPv6' as const : 'IPv4' as const };
+    },
+    share: (port: number, host: string | null) => ports.share(port, host),
+  };
   const distributed = opts.redisUrl !== undefined && opts.sessionsMode === 'distributed';
   const hub = new SessionHub(log, { maxSessions: opts.maxSessions, maxBytes: opts.maxSessionMemoryBytes, nearCache: distributed });
   const link = opts.redisUrl === undefined ? undefined : new RedisLink(
@@ -134,7 +152,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       if (!force) await kernel?.stopAccepting();
       // The port closes here: new connections are refused from now on. Those already accepted
       // are settled below.
-      await listener.closeAfterAccepting();
+      await ports.listener?.closeAfterAccepting();
       log.info({ reason, stopTimeoutMs: opts.stopTimeoutMs }, 'stopping');
       // Connections already accepted are still owed a worker: hand them out before retiring the workers.
       const settled = (): boolean => dispatcher.queued === 0 && dispatcher.unacknowledged === 0 || dispatcher.routable === 0;
@@ -150,6 +168,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       }
       await supervisor.stopAll(opts.stopTimeoutMs, force);
       dispatcher.abandonQueue();
+      ports.close();
       await link?.close();
       hub.close();
       control?.close();
@@ -164,29 +183,32 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const describeHost = (): Record<string, unknown> => {
     const ws = supervisor.workers;
     return {
-      hostname: os.hostname(), pid: process.pid, port: address.port, name: opts.name,
+      hostname: os.hostname(), pid: process.pid, port: address()?.port ?? null, name: opts.name,
       workers: supervisor.slots.length, ready: ws.filter((w) => w.status === 'ready').length,
       connections: ws.reduce((n, w) => n + w.load.conns, 0), inflight: ws.reduce((n, w) => n + w.load.inflight, 0),
       rps: ws.reduce((n, w) => n + w.requestsPerSecond(), 0), sessions: hub.store.size,
     };
   };
-  const supervisor = new Supervisor(opts, forkSpec(opts, address), log, dispatcher, hub, {
+  const events: SupervisorEvents = {
     allReady: () => {
-      const host = address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : (address.address === '0.0.0.0' ? 'localhost' : address.address);
-      log.info({ workers: opts.workers, port: address.port, url: `http://${host}:${address.port}` }, 'cluster ready');
+      const a = address()!;
+      const host = a.family === 'IPv6' ? (a.address === '::' ? 'localhost' : `[${a.address}]`) : (a.address === '0.0.0.0' ? 'localhost' : a.address);
+      log.info({ workers: opts.workers, port: a.port, url: `http://${host}:${a.port}` }, 'cluster ready');
     },
     fatal: (err, detail) => {
       if (detail) process.stderr.write(detail.endsWith('\n') ? detail : `${detail}\n`);
       log.error({ code: err.code }, err.message);
       process.stderr.write(`shoal: ${err.message}\n`);
-      void stop('fatal', 1, true);
+      // A usage error found only once the app ran (a port it cannot have) exits as usage errors do.
+      void stop('fatal', err.usage ? 2 : 1, true);
     },
-  }, kernel);
-  log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, accept: opts.accept, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
+  };
+  const supervisor = new Supervisor(opts, forkSpec(opts, address()), log, { dispatcher, hub, events, ports: portControl, accept: kernel });
+  log.info({ entry: opts.entry, workers: opts.workers, port: address()?.port ?? null, portFrom: opts.port === undefined ? 'the app' : 'options', host: address()?.address ?? opts.host ?? null, balancer: opts.balancer, accept: opts.accept, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
-  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log });
+  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address });
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   // The host's sessions come from Redis before any worker takes traffic (a client whose session
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.

@@ -17,6 +17,7 @@ import type { SessionHub } from '../session/hub.js';
 import { isSessionKey } from '../session/validate.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { AcceptControl } from './kernel-accept.js';
+import { portRequests, type PortControl } from './port-requests.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
 
 export interface Slot {
@@ -34,6 +35,13 @@ export interface Slot {
 
 interface Waiter { resolve: () => void; reject: (e: Error) => void }
 
+/**
+ * A worker that listened on other fixed ports and not on the served one is
+ * given this long before its start counts as failed (the app listens on a
+ * port of its own: waiting for the whole ready timeout tells nothing more).
+ */
+export const PORT_MISMATCH_MS = 3_000;
+
 export interface SupervisorEvents {
   /** Every slot has a ready worker for the first time. */
   allReady(): void;
@@ -44,6 +52,15 @@ export interface SupervisorEvents {
 /** The shell's view of an exit: the code, or 128 + the signal number. */
 export const exitCodeOf = (code: number | null, signal: NodeJS.Signals | null): number | null =>
   code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : null);
+
+/** What the supervisor works with. */
+export interface SupervisorParts {
+  readonly dispatcher: Dispatcher;
+  readonly hub: SessionHub;
+  readonly events: SupervisorEvents;
+  readonly ports: PortControl;
+  readonly accept?: AcceptControl | undefined;
+}
 
 export class Supervisor {
   readonly #opts: ShoalOptions;
@@ -65,7 +82,8 @@ export class Supervisor {
   #stopping = false;
   readonly #accept: AcceptControl | undefined;
 
-  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, dispatcher: Dispatcher, hub: SessionHub, events: SupervisorEvents, accept?: AcceptControl) {
+  constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, parts: SupervisorParts) {
+    const { dispatcher, hub, events, ports, accept } = parts;
     this.#opts = opts;
     this.#accept = accept;
     this.#hub = hub;
@@ -106,7 +124,8 @@ export class Supervisor {
         w.setStatus('draining');
         w.send({ shoal: 'stop', timeoutMs: opts.stopTimeoutMs });
       },
-      'other-listen': (m, w) => { w.otherPorts.push(m.port); },
+      'other-listen': (m, w) => { this.#otherListen(w, m.port); },
+      ...portRequests(ports, (e) => this.#events.fatal(e, '')),
       fatal: (m, w) => { w.fatal = { message: m.message, ...(m.stack ? { stack: m.stack } : {}) }; },
     };
   }
@@ -221,10 +240,29 @@ export class Supervisor {
     if (!this.#started && this.#slots.every((s) => s.givenUp || s.worker?.status === 'ready')) this.#started = true;
   }
 
+  /**
+   * The app listened on another fixed port. If it does not listen on the
+   * served one soon, it was written for that other port: say so (both ports,
+   * and the fix) within a few seconds rather than at the ready timeout.
+   */
+  #otherListen(w: WorkerProcess, port: string): void {
+    w.otherPorts.push(port);
+    if (w.otherPorts.length > 1 || w.status !== 'starting' || this.#opts.port === undefined) return;
+    const served = this.#opts.port;
+    setTimeout(() => {
+      if (w.status !== 'starting') return;
+      const err = new ShoalError('SHOAL_ERR_PORT_MISMATCH', w.otherPorts.join(', '), String(served));
+      w.fatal = { message: err.message };
+      w.fatalError = err;
+      this.#log.error({ worker: w.id, code: err.code }, err.message);
+      w.child.kill('SIGKILL');
+    }, PORT_MISMATCH_MS).unref();
+  }
+
   #readyTimeout(w: WorkerProcess): void {
     if (w.status !== 'starting') return;
     const err = w.otherPorts.length > 0 || !this.#opts.waitReady
-      ? new ShoalError('SHOAL_ERR_NOT_LISTENING', String(this.#opts.port), w.otherPorts.length ? ` (it listened on ${w.otherPorts.join(', ')})` : ` within ${this.#opts.readyTimeoutMs} ms`)
+      ? new ShoalError('SHOAL_ERR_NOT_LISTENING', String(this.#opts.port ?? 'it asks for'), w.otherPorts.length ? ` (it listened on ${w.otherPorts.join(', ')})` : ` within ${this.#opts.readyTimeoutMs} ms`)
       : new ShoalError('SHOAL_ERR_READY_TIMEOUT', String(this.#opts.readyTimeoutMs));
     w.fatal = { message: err.message };
     this.#log.error({ worker: w.id, code: err.code }, err.message);
@@ -256,7 +294,7 @@ export class Supervisor {
     if (wasStarting && !this.#everReady) {
       // The very first start failed: almost always a bug in the entry (syntax error, missing module).
       // Report it once and stop rather than retrying N workers into the same error.
-      this.#events.fatal(new ShoalError('SHOAL_ERR_WORKER_STARTUP', why), w.heldStderr());
+      this.#events.fatal(w.fatalError ?? new ShoalError('SHOAL_ERR_WORKER_STARTUP', why), w.heldStderr());
       return;
     }
     slot.failures = lived >= this.#opts.stableAfterMs ? 1 : slot.failures + 1;

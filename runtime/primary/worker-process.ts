@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { WorkerLoad } from '../scheduler/types.js';
+import type { ShoalError } from '../errors.js';
 import { dispatch, ENV, type Handlers, type ToPrimary, type ToWorker } from '../ipc/messages.js';
 
 /** starting -> ready -> draining -> exited; starting -> exited on a failed start. */
@@ -45,6 +46,8 @@ export class WorkerProcess {
   /** Retiring, but to be replaced when it exits (the app closed its own server). */
   replaceOnExit = false;
   fatal: { message: string; stack?: string } | undefined;
+  /** The failure was shoal's finding, with its own code (a port mismatch): reported as that error. */
+  fatalError: ShoalError | undefined;
   /** The app listens (or called ready() under --wait-ready). */
   appReady = false;
   /** The host's sessions have reached this worker (sess-synced). Routable once both hold. */

@@ -20,8 +20,9 @@ import { Replica } from '../session/replica.js';
 const IDLE_REPORT_FACTOR = 4;
 
 function main(): void {
-  const port = Number(process.env[ENV.port]);
-  if (!process.send || !Number.isInteger(port)) return; // not launched by a shoal primary
+  const served = process.env[ENV.port];
+  const port = served === 'auto' ? 'auto' : Number(served);
+  if (!process.send || (port !== 'auto' && !Number.isInteger(port))) return; // not launched by a shoal primary
   const state = workerState();
   const reportMs = Number(process.env[ENV.reportMs] ?? 25);
   const intake = new Intake(state, reportMs, process.env[ENV.edges] === '1');
@@ -29,6 +30,10 @@ function main(): void {
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
+  let binding: { resolve: (a: { port: number; address: string; family: 'IPv4' | 'IPv6' }) => void; reject: (e: Error) => void } | undefined;
+  const sharing = new Map<number, { resolve: (h: unknown) => void; reject: (e: Error) => void }>();
+  let shareSeq = 0;
+  const listenError = (e: { message: string; code: string }): Error => Object.assign(new Error(e.message), { code: e.code });
   // The replica exists before the app runs: the primary starts streaming the host's sessions at fork.
   const replica = new Replica({ send: (m) => state.send(m), nearCache: process.env[ENV.sessionsMode] === 'distributed', shared: process.env[ENV.sessionsShared] === '1', ...sessionLimits() });
   state.sessions = replica;
@@ -49,6 +54,15 @@ function main(): void {
       state.send({ shoal: 'unlisten' });
     },
     other(p) { state.send({ shoal: 'other-listen', port: p }); },
+    bind(p) {
+      state.send({ shoal: 'bind', port: p });
+      return new Promise((resolve, reject) => { binding = { resolve, reject }; });
+    },
+    share(p, host) {
+      const req = ++shareSeq;
+      state.send({ shoal: 'share', req, port: p, host: host ?? null });
+      return new Promise((resolve, reject) => { sharing.set(req, { resolve, reject }); });
+    },
   });
 
   // Report a start-up crash to the primary with its message; the process
@@ -76,6 +90,14 @@ function main(): void {
       if (h && process.send) process.send({ shoal: 'echo', tag: m.tag }, h as never, () => h.close());
     },
     stop: (m) => { void retire(m.timeoutMs); },
+    bound: (m) => { binding?.resolve({ port: m.port, address: m.address, family: m.family }); },
+    'bind-failed': (m) => { binding?.reject(listenError(m)); },
+    shared: (m, handle) => {
+      const w = sharing.get(m.req);
+      sharing.delete(m.req);
+      if (m.error || !handle) w?.reject(listenError(m.error ?? { message: 'no descriptor came with the answer', code: 'EINVAL' }));
+      else w?.resolve(handle);
+    },
     'sess-sync': session,
     'sess-delta': session,
     'sess-ack': session,

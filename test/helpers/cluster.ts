@@ -62,13 +62,15 @@ export interface StartOptions {
   ownGroup?: boolean;
   /** Pass no --name (default: --name test-<port>), so the name comes from the config file or the entry's folder. */
   defaultName?: boolean;
+  /** Pass no --port: shoal serves the port the app asks for (`port` is then only the cluster's name and the port the test expects). */
+  noPort?: boolean;
   /** A command that execs the primary, e.g. ['taskset', '-c', '0'] to give it one CPU (the pid stays the primary's). */
   via?: string[];
 }
 
 export async function startCluster(entry: string, opts: StartOptions = {}): Promise<Cluster> {
   const port = opts.port ?? (await freePort());
-  const args = [CLI, 'start', entry, '--port', String(port), '--workers', String(opts.workers ?? 2), '--host', '127.0.0.1'];
+  const args = [CLI, 'start', entry, ...(opts.noPort ? [] : ['--port', String(port)]), '--workers', String(opts.workers ?? 2), '--host', '127.0.0.1'];
   if (opts.balancer) args.push('--balancer', opts.balancer);
   if (opts.defaultName !== true) args.push('--name', `test-${port}`);
   args.push(...(opts.extraArgs ?? []));

@@ -37,7 +37,8 @@ async function setup(probe: (h: TcpHandle) => Promise<string | undefined>) {
   const listener = await Listener.open(0, '127.0.0.1');
   open.push(listener);
   const dispatcher = new Dispatcher(createScheduler('least-conn', { slowStartMs: 0 }), { creditWindow: 2, queueTimeoutMs: 60_000 }, log);
-  const kernel = new KernelAccept({ balancer: 'least-conn', slack: 1, holdMs: 20, slowStartMs: 0, unacceptTimeoutMs: 200, floorEveryMs: 10, probe }, listener, dispatcher, log);
+  const kernel = new KernelAccept({ balancer: 'least-conn', slack: 1, holdMs: 20, slowStartMs: 0, unacceptTimeoutMs: 200, floorEveryMs: 10, probe }, dispatcher, log);
+  kernel.serve(listener);
   /** The first worker forked echoes both handles back (as the shim does), with stand-ins. */
   const echo = async (w: ReturnType<typeof fakeWorker>): Promise<void> => {
     kernel.spawned(w);
