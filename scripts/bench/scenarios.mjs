@@ -1,7 +1,9 @@
 // Scenario definitions: what load each one sends (full and --quick sizes) and
 // which figures it reports. `metrics` flattens a load-generator result into
 // the numbers the report takes medians of; `main` names the ones in its table,
-// `key` the one whose min–max range across runs is shown.
+// `key` the one whose min–max range across runs is shown, `derive` adds figures
+// computed from the medians. `primaryCpu` has run.mjs sample the primary's CPU
+// time around the run.
 
 const MIX = { heavyPath: '/cpu?ms=50', heavyRatio: 0.1 };
 
@@ -21,15 +23,21 @@ export const SCENARIOS = [
     main: ['rps', 'p50', 'p99', 'max'], key: 'rps',
   },
   {
-    id: 'b', group: 'b', title: 'New connection per request (closed loop)',
-    describe: (o) => `${o.concurrency} concurrent loops, \`Connection: close\`, GET /, ${o.durationMs / 1000} s`,
+    id: 'b', group: 'b', title: 'New connection per request (closed loop)', primaryCpu: true,
+    describe: (o) => `${o.concurrency} concurrent loops, \`Connection: close\`, GET /, ${o.durationMs / 1000} s; the primary's CPU time over the run divided by the requests answered (one connection each)`,
     job: 'closed',
     opts: (q) => ({ concurrency: 32, durationMs: q ? 1000 : 6000 }),
     metrics: (r) => ({
       rps: r.rps, p50: r.fast.p50, p99: r.fast.p99, max: r.fast.max,
+      // null for a single process: it serves too, so its CPU is not the price of a connection.
+      cpuPerConn: r.primaryCpuUs != null && r.ok > 0 ? r.primaryCpuUs / r.ok : null,
       errors: r.errors, timeouts: r.timeouts, resets: r.resets,
     }),
-    main: ['rps', 'p50', 'p99', 'max'], key: 'rps',
+    // What one full core of primary would take at that price: 1e6 / (µs per connection).
+    derive: (m) => (m.cpuPerConn?.median == null ? {} : {
+      ceiling: { median: 1e6 / m.cpuPerConn.median, min: 1e6 / m.cpuPerConn.max, max: 1e6 / m.cpuPerConn.min },
+    }),
+    main: ['rps', 'p50', 'p99', 'max', 'cpuPerConn', 'ceiling'], key: 'rps',
   },
   {
     id: 'c-open', group: 'c', title: 'Heterogeneous load, open loop',
@@ -74,6 +82,7 @@ export const LABELS = {
   rps: 'req/s', p50: 'p50 ms', p99: 'p99 ms', max: 'max ms',
   fastP50: 'fast p50 ms', fastP90: 'fast p90 ms', fastP99: 'fast p99 ms',
   heavyP50: 'heavy p50 ms', heavyP99: 'heavy p99 ms', slow: 'requests > 100 ms',
+  cpuPerConn: 'primary CPU µs/conn', ceiling: 'ceiling conn/s (1 core)',
 };
 
 /** `a,b,c,d` -> scenario objects; `c` means both c-open and c-closed. */
