@@ -5,12 +5,21 @@ import { COUNTERS, LABELS } from './scenarios.mjs';
 import { BASELINE, SHOAL } from './contenders.mjs';
 import { fmt, ratio, runsCell, times } from './figures.mjs';
 import { missedLines, targetsTable } from './targets.mjs';
+import { spreadNotes, spreadTable } from './report-spread.mjs';
 import { methodLines } from './report-method.mjs';
 
 export { evaluateTargets } from './targets.mjs';
 
 /** Cores of CPU used by other processes during a run above which it is flagged. */
 export const BUSY = 0.25;
+
+/** Median that keeps Infinity (an unbounded ratio), unlike stats.median. */
+function medianOf(xs) {
+  if (xs.length === 0) return null;
+  const v = [...xs].sort((a, b) => (a === b ? 0 : a - b));
+  const h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
 
 /** agg[scenario][contender] = { runs, failed, errors: [..], m: { metric: {median,min,max} }, totals } */
 export function aggregate(runs, scenarios, contenders) {
@@ -32,11 +41,14 @@ export function aggregate(runs, scenarios, contenders) {
         for (const [k, v] of Object.entries(r.metrics)) if (COUNTERS.includes(k)) totals[k] += v ?? 0;
       }
       for (const r of used) {
-        for (const [k, v] of Object.entries(r.metrics)) if (!COUNTERS.includes(k)) (m[k] ??= []).push(v);
+        for (const [k, v] of Object.entries(r.metrics)) {
+          if (COUNTERS.includes(k) || Array.isArray(v)) continue; // arrays (per-worker counts) are shown per run
+          (m[k] ??= []).push(v === null && s.unbounded?.includes(k) ? Infinity : v);
+        }
       }
       for (const k of Object.keys(m)) {
-        const xs = m[k].filter((x) => typeof x === 'number');
-        m[k] = { median: median(xs), min: xs.length ? Math.min(...xs) : null, max: xs.length ? Math.max(...xs) : null };
+        const xs = m[k].filter((x) => typeof x === 'number' && !Number.isNaN(x));
+        m[k] = { median: medianOf(xs), min: xs.length ? Math.min(...xs) : null, max: xs.length ? Math.max(...xs) : null };
       }
       Object.assign(m, s.derive?.(m));
       agg[s.id][c.id] = {
@@ -102,14 +114,15 @@ export function renderMarkdown({ meta, cfg, agg, targetRows, scenarios, contende
   p('## Machine', '');
   p(`- CPU: ${meta.cpu} × ${meta.cores} cores, ${meta.memGiB} GiB memory, ${meta.os}`);
   p(`- Node ${meta.node}, PM2 ${meta.pm2}, autocannon ${meta.autocannon}, shoal ${meta.shoal}`);
-  p(`- ${cfg.workers} workers per multi-process contender; load generator: one separate Node process on the same machine (it competes with the servers for the ${meta.cores} cores, as every contender's load does alike).`);
+  const spreadS = scenarios.find((s) => s.spread);
+  p(`- ${cfg.workers} workers per multi-process contender${spreadS ? ` (${spreadS.opts(cfg.quick).workers} in scenario e)` : ''}; load generator: one separate Node process on the same machine (it competes with the servers for the ${meta.cores} cores, as every contender's load does alike).`);
   const fc = runs.filter((r) => typeof r.result?.foreignCpu === 'number');
   const busy = fc.filter((r) => r.result.foreignCpu >= BUSY);
   p(`- Other load: 1-min load average ${meta.loadavg?.start ?? '?'} before the run, ${meta.loadavg?.end ?? '?'} after; during the measured runs other processes used a median ${fmt(median(fc.map((r) => r.result.foreignCpu)))} cores (max ${fmt(Math.max(0, ...fc.map((r) => r.result.foreignCpu)))}).`
     + (busy.length ? ` **${busy.length} of ${fc.length} runs saw ≥ ${BUSY} cores of other load** (${[...new Set(busy.map((r) => r.contender))].map((id) => `${id} ×${busy.filter((r) => r.contender === id).length}`).join(', ')}): the machine was shared, treat close ratios as noise.` : ''), '');
   p('## Targets (issue 12: shoal vs node:cluster RR)', '');
   p(...targetsTable(targetRows));
-  p('', 'Each cell: the ratio of medians to node:cluster RR and its verdict; below it, the widest ratio the runs allow (worst run against best run of each side). "Within noise" means the bound lies inside that span, so more or longer runs are needed before trusting the verdict. The ceiling row is no target: it is what the measured price per connection allows.', '');
+  p('', 'Each cell: the figure (a ratio of medians to node:cluster RR, or for e the median itself) and its verdict; below it, the widest figure the runs allow (for ratios, worst run against best run of each side). "Within noise" means the bound lies inside that span, so more or longer runs are needed before trusting the verdict. The ceiling row is no target: it is what the measured price per connection allows.', '');
   const missed = missedLines(targetRows);
   if (missed.length) p('### Where a target is missed', '', ...missed, '');
   if (Object.keys(unavailable).length) {
@@ -120,9 +133,13 @@ export function renderMarkdown({ meta, cfg, agg, targetRows, scenarios, contende
   for (const s of scenarios) {
     const runsNote = `${cfg.runs} run${cfg.runs === 1 ? '' : 's'} per contender`;
     p(`### ${s.id}. ${s.title}`, '', `${s.describe(s.opts(cfg.quick), cfg)}; ${runsNote}.`, '');
-    p(scenarioTable(s, agg, contenders), '');
+    p(s.spread ? spreadTable(s, agg, contenders, runs) : scenarioTable(s, agg, contenders), '');
     const errs = contenders.flatMap((c) => (agg[s.id]?.[c.id]?.errors ?? []).map((e) => `- ${c.label}, ${e}`));
     if (s.primaryCpu) p(...primaryCpuNotes(s, runs, contenders).flatMap((n) => [n, '']));
+    if (s.spread) {
+      const notes = spreadNotes(s, runs);
+      if (notes.length) p('Notes:', '', ...notes.map((n) => `- ${n}`), '');
+    }
     if (s.stall) {
       const bad = runs.filter((r) => r.scenario === s.id && r.metrics && (r.metrics.stalls < 1 || r.metrics.stallPids !== 1));
       p(bad.length === 0 ? 'Every run saw the stall happen in exactly one process (checked through the stall log).'
@@ -130,10 +147,10 @@ export function renderMarkdown({ meta, cfg, agg, targetRows, scenarios, contende
     }
     if (errs.length) p('Failed runs:', '', ...errs, '');
   }
-  p('## Start and stop', '');
+  p(`## Start and stop (${cfg.workers} workers)`, '');
   p('| contender | ready after (median ms) | stop after SIGTERM (median ms) | exited on SIGTERM | workers left behind |', '|:--|--:|--:|--:|--:|');
   for (const c of contenders) {
-    const mine = stops.filter((x) => x.contender === c.id && x.stopMs !== undefined);
+    const mine = stops.filter((x) => x.contender === c.id && x.phase !== 'spread' && x.stopMs !== undefined);
     if (mine.length === 0) continue;
     const left = mine.reduce((n, x) => n + x.leftoverAfterExit + x.orphansKilled.length, 0);
     p(`| ${c.label} | ${fmt(median(mine.map((x) => x.readyMs)))} | ${fmt(median(mine.map((x) => x.stopMs)))} | ${mine.filter((x) => x.graceful).length}/${mine.length} | ${left} |`);

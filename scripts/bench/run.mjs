@@ -4,7 +4,7 @@
 // round-robin) on the same app, interleaved rounds, medians. See BENCHMARKS.md
 // (generated) for the method.
 //   node scripts/bench/run.mjs [--quick] [--workers N] [--runs N] [--only ids]
-//                              [--scenarios a,b,c,d] [--port P] [--out f.json] [--md f.md]
+//                              [--scenarios a,b,c,d,e] [--port P] [--out f.json] [--md f.md]
 //                              [--shoal cli.js] [--idle-wait S]
 //   node scripts/bench/run.mjs --render results.json [--md f.md]   (rewrite the report only)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { BUSY, aggregate, evaluateTargets, renderMarkdown } from './report.mjs';
 import { selectScenarios } from './scenarios.mjs';
 import { machineInfo } from './machine.mjs';
 import { LoadGen } from './loadgen-client.mjs';
+import { runSpread } from './spread.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = resolve(benchDir, '../..');
@@ -69,12 +70,16 @@ const cfg = {
 // ...and repeat, once, a run that other processes disturbed anyway.
 cfg.retryBusy = !quick && cfg.idleWaitMs > 0;
 const scenarios = selectScenarios(args.scenarios);
-let contenders = allContenders({ root, benchDir, workers: cfg.workers, shoalCli: args.shoal && resolve(args.shoal) });
-if (args.only) {
-  const want = args.only.split(',').map((s) => s.trim()).filter(Boolean);
-  contenders = contenders.filter((c) => want.some((w) => c.id.startsWith(w))); // `shoal` = all four, `shoal-kernel` = two
-  if (contenders.length === 0) throw new Error(`--only ${args.only} matches no contender`);
-}
+// The rounds run the scenarios in turn on one start of each contender; scenario e starts each anew with its own worker count.
+const roundScenarios = scenarios.filter((s) => !s.spread);
+const spreadScenarios = scenarios.filter((s) => s.spread);
+const want = args.only?.split(',').map((s) => s.trim()).filter(Boolean);
+const pick = (list) => (want ? list.filter((c) => want.some((w) => c.id.startsWith(w))) : list); // `shoal` = all four, `shoal-kernel` = two
+const contendersWith = (workers) => pick(allContenders({ root, benchDir, workers, shoalCli: args.shoal && resolve(args.shoal) }));
+const contenders = contendersWith(cfg.workers);
+if (contenders.length === 0) throw new Error(`--only ${args.only} matches no contender`);
+const spreadWorkers = spreadScenarios[0]?.opts(quick).workers;
+const spreadContenders = spreadWorkers ? contendersWith(spreadWorkers).filter((c) => c.multi) : [];
 const jsonPath = resolve(args.out ?? join(benchDir, 'results/latest.json'));
 const complete = !args.only && !args.scenarios;
 const mdPath = args.md ? resolve(args.md) : complete ? join(root, 'BENCHMARKS.md') : null;
@@ -92,7 +97,7 @@ function cleanup() {
   cleaned = true;
   killAllSync();
   lg.kill();
-  for (const c of contenders) if (c.pm2) pm2Cleanup(c);
+  for (const c of [...contenders, ...spreadContenders]) if (c.pm2) pm2Cleanup(c);
   rmSync(tmp, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
@@ -121,6 +126,7 @@ function brief(s, m) {
   if (s.id === 'c-open') return `fast p50 ${m.fastP50} p90 ${m.fastP90} p99 ${m.fastP99} ms, heavy p99 ${m.heavyP99} ms, ${e}`;
   if (s.id === 'c-closed') return `${m.rps} req/s, fast p90 ${m.fastP90} p99 ${m.fastP99} ms, ${e}`;
   if (s.id === 'd') return `p50 ${m.p50} p99 ${m.p99} max ${m.max} ms, ${m.stalls} stalls, ${e}`;
+  if (s.id === 'e') return `one by one ${m.oneCounts.join('/')}, burst ${m.burstCounts.join('/')}, ${e}`;
   const cpu = typeof m.cpuPerConn === 'number' ? `, primary ${m.cpuPerConn.toFixed(2)} µs/conn` : '';
   return `${m.rps} req/s, p99 ${m.p99} ms${cpu}, ${e}`;
 }
@@ -157,7 +163,9 @@ async function runScenario(s, c, st) {
   const cpu0 = cpuSample([lg.pid]);
   const primaryCpu = s.primaryCpu ? primaryCpuMark(c, st) : null;
   try {
-    result = await job(s.job, opts, hardMs);
+    result = s.spread
+      ? await runSpread({ job, port: cfg.port, o: opts, timeoutMs: cfg.timeoutMs, readyAt: st.readyAt, status: c.shoal && (() => shoalStatus(c, serverEnv)) })
+      : await job(s.job, opts, hardMs);
   } finally {
     if (s.stall) rmSync(gate, { force: true });
   }
@@ -209,24 +217,25 @@ async function waitQuiet(maxMs, tag) {
   log(`${tag}: machine still busy; going on (the runs are flagged)`);
 }
 
-async function roundFor(c, round) {
-  const tag = `round ${round}/${cfg.runs} ${c.id}`;
+/** One start of contender c: warm-up, then the scenarios in `list` back to back, then stop. */
+async function roundFor(c, round, list, phase) {
+  const tag = `${phase === 'spread' ? `spread ${c.workers} workers, ` : ''}round ${round}/${cfg.runs} ${c.id}`;
   if (!(await waitPortFree(cfg.port, 10000))) {
     log(`${tag}: SKIPPED: port ${cfg.port} still busy`);
-    for (const s of scenarios) runs.push({ round, contender: c.id, scenario: s.id, error: `port ${cfg.port} still busy` });
+    for (const s of list) runs.push({ round, contender: c.id, scenario: s.id, error: `port ${cfg.port} still busy` });
     return;
   }
   if (cfg.idleWaitMs > 0) await waitQuiet(cfg.idleWaitMs, tag);
   log(`${tag}: starting`);
   const st = await startContender(c, { port: cfg.port, env: serverEnv, readyTimeoutMs: cfg.readyTimeoutMs, settleMs: cfg.settleMs });
   if (st.error) {
-    if (st.accept) stops.push({ round, contender: c.id, accept: st.accept, failed: st.error });
+    if (st.accept) stops.push({ round, phase, contender: c.id, accept: st.accept, failed: st.error });
     if (st.permanent || !everStarted.has(c.id)) {
       unavailable[c.id] = st.error;
       log(`${tag}: UNAVAILABLE: ${st.error}`);
     } else {
       log(`${tag}: failed to start: ${st.error}`);
-      for (const s of scenarios) runs.push({ round, contender: c.id, scenario: s.id, error: `start failed: ${st.error}` });
+      for (const s of list) runs.push({ round, contender: c.id, scenario: s.id, error: `start failed: ${st.error}` });
     }
     return;
   }
@@ -239,7 +248,7 @@ async function roundFor(c, round) {
     // Warm-up (JIT, connection paths) so the first scenario is not the cold one.
     await warmup(cfg.warmupMs);
     let broken = null;
-    for (const s of scenarios) {
+    for (const s of list) {
       if (broken) {
         runs.push({ round, contender: c.id, scenario: s.id, error: broken });
         continue;
@@ -270,7 +279,7 @@ async function roundFor(c, round) {
     }
   } finally {
     const info = await stopContender(c, server, cfg.stopGraceMs);
-    stops.push({ round, contender: c.id, workers: c.workers, readyMs: st.readyMs, workersSeen: st.workersSeen, accept: st.accept,
+    stops.push({ round, phase, contender: c.id, workers: c.workers, readyMs: st.readyMs, workersSeen: st.workersSeen, accept: st.accept,
       primaryPid: st.primaryPid, primaryIsSpawned: st.primaryPid === server.pid, ...info });
     const notes = [!info.graceful && 'did NOT exit on SIGTERM', info.leftoverAfterExit && 'left workers behind',
       info.orphansKilled.length && `orphans killed: ${info.orphansKilled.join(',')}`].filter(Boolean);
@@ -282,16 +291,19 @@ async function roundFor(c, round) {
 const loadAtStart = await preflight(cfg.port, log);
 const meta = machineInfo({ root, benchDir, command: `node scripts/bench/run.mjs ${process.argv.slice(2).join(' ')}`.trim(), jsonPath: relative(root, jsonPath) });
 meta.clkTck = CLK_TCK; // the resolution of the primary CPU figures
-log(`shoal bench: ${contenders.map((c) => c.id).join(', ')} × scenarios ${scenarios.map((s) => s.id).join(', ')} × ${cfg.runs} runs, ${cfg.workers} workers${quick ? ', quick' : ''}`);
+log(`shoal bench: ${contenders.map((c) => c.id).join(', ')} × scenarios ${scenarios.map((s) => s.id).join(', ')} × ${cfg.runs} runs, ${cfg.workers} workers${spreadWorkers ? ` (${spreadWorkers} in e)` : ''}${quick ? ', quick' : ''}`);
 await lg.start();
 log('warming up the load generator');
 await warmGenerator();
-for (let round = 1; round <= cfg.runs; round++) {
-  // Rotate the order each round so no contender always goes first or last.
-  const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]);
-  for (const c of order) {
-    if (unavailable[c.id]) continue;
-    await roundFor(c, round);
+for (const [list, cs, phase] of [[roundScenarios, contenders, 'rounds'], [spreadScenarios, spreadContenders, 'spread']]) {
+  if (list.length === 0) continue;
+  for (let round = 1; round <= cfg.runs; round++) {
+    // Rotate the order each round so no contender always goes first or last.
+    const order = cs.map((_, i) => cs[(i + round - 1) % cs.length]);
+    for (const c of order) {
+      if (unavailable[c.id]) continue;
+      await roundFor(c, round, list, phase);
+    }
   }
 }
 lg.close();

@@ -1,5 +1,5 @@
 // Issue 12's targets for shoal, judged per shoal contender against the
-// medians as ratios to node:cluster RR.
+// medians (ratios to node:cluster RR, or absolute bounds for the spread).
 import { BASELINE, SHOAL } from './contenders.mjs';
 import { fmt, ratio, times } from './figures.mjs';
 
@@ -12,25 +12,41 @@ const TARGETS = [
   { text: 'Heterogeneous open loop fast p90 (c-open) ≤ 0.35× node:cluster RR (least-load; info for the others)', scenario: 'c-open', metric: 'fastP90', op: '<=', bound: 0.35, only: leastLoad },
   { text: 'Heterogeneous open loop fast p99 (c-open) ≤ 0.8× node:cluster RR (least-load; info for the others)', scenario: 'c-open', metric: 'fastP99', op: '<=', bound: 0.8, only: leastLoad },
   { text: 'Stalling worker p99 (d) ≤ 1.0× node:cluster RR', scenario: 'd', metric: 'p99', op: '<=', bound: 1.0 },
+  { text: 'Spread over 4 workers (e), 100 connections one by one: max/min ≤ 1.25', scenario: 'e', metric: 'oneMaxMin', op: '<=', bound: 1.25, absolute: true },
+  { text: 'Spread over 4 workers (e), 100 connections at once: largest share ≤ 35 %', scenario: 'e', metric: 'burstShare', op: '<=', bound: 35, absolute: true, unit: ' %' },
 ];
 
 const noData = (unavailable, id) => ({ value: null, verdict: unavailable[id] ? 'unavailable' : 'no data' });
 
-/** One target for one contender: the ratio, met/missed/info, and whether the runs' spread straddles the bound. */
-function judge(t, agg, id, unavailable) {
-  if (unavailable[id]) return noData(unavailable, id);
+/**
+ * A target's figure for one contender with the range its runs allow: the
+ * median itself for an absolute bound; for a ratio, the ratio of medians and
+ * the widest ratio the runs allow (worst vs best run of each side).
+ */
+function figure(t, agg, id) {
+  const c = agg[t.scenario]?.[id]?.m[t.metric];
+  if (t.absolute) {
+    if (typeof c?.median !== 'number') return null;
+    const show = (x) => `${fmt(x, t.metric)}${t.unit ?? ''}`;
+    return { value: c.median, lo: c.min, hi: c.max, show, range: `${show(c.min)} – ${show(c.max)}` };
+  }
   const value = ratio(agg, t.scenario, id, t.metric);
-  if (value === null) return noData(unavailable, id);
-  // Widest ratio the runs allow (worst vs best run of each side).
-  const c = agg[t.scenario][id].m[t.metric];
+  if (value === null) return null;
   const base = agg[t.scenario][BASELINE].m[t.metric];
   const lo = base.max > 0 ? c.min / base.max : Infinity;
   const hi = base.min > 0 ? c.max / base.min : Infinity;
-  const pass = t.op === '>=' ? value >= t.bound : value <= t.bound;
-  const noisy = lo <= t.bound && t.bound <= hi;
+  return { value, lo, hi, show: times, range: `${fmt(lo)}–${times(hi)}` };
+}
+
+/** One target for one contender: the figure, met/missed/info, and whether the runs' range straddles the bound. */
+function judge(t, agg, id, unavailable) {
+  const f = unavailable[id] ? null : figure(t, agg, id);
+  if (!f) return noData(unavailable, id);
+  const pass = t.op === '>=' ? f.value >= t.bound : f.value <= t.bound;
+  const noisy = f.lo <= t.bound && t.bound <= f.hi;
   return {
-    value: times(value), verdict: t.only && !t.only(id) ? 'info' : pass ? 'met' : 'missed',
-    span: `runs ${fmt(lo)}–${times(hi)}${noisy ? ', within noise' : ''}`,
+    value: f.show(f.value), verdict: t.only && !t.only(id) ? 'info' : pass ? 'met' : 'missed',
+    span: `runs ${f.range}${noisy ? ', within noise' : ''}`,
   };
 }
 
@@ -72,13 +88,14 @@ function ceilingRow(agg, unavailable) {
 function whyMissed(t, agg, x, runs, cell) {
   const why = [];
   if (/within noise/.test(cell.span ?? '')) why.push('the bound lies within run-to-run noise');
-  const busy = [x.id, BASELINE].map((id) => agg[t.scenario]?.[id]?.busy ?? 0);
-  if (busy.some(Boolean)) why.push(`busy runs (other load on the machine): ${busy[0]} of its, ${busy[1]} of node:cluster RR's`);
+  const busy = [x.id, ...(t.absolute ? [] : [BASELINE])].map((id) => agg[t.scenario]?.[id]?.busy ?? 0);
+  if (busy.some(Boolean)) why.push(`busy runs (other load on the machine): ${busy[0]} of its${t.absolute ? '' : `, ${busy[1]} of node:cluster RR's`}`);
   const handedOff = runs.filter((r) => r.scenario === 'b' && r.contender === x.id && r.result?.acceptDuring).map((r) => r.result.acceptDuring.handedOff);
   if (t.scenario === 'b' && x.accept === 'handoff') why.push('in handoff mode the primary accepts every connection and passes it over IPC, the same work as node:cluster RR\'s primary (the CPU and new-connection targets are kernel mode\'s)');
   if (t.metric === 'cpuPerConn' && x.accept === 'kernel' && handedOff.length) {
     why.push(`its primary handed off at most ${Math.max(...handedOff)} connections in a run of b, so its CPU goes to the workers' load reports and the accept floors it sends back, whose rate rises with the connection rate`);
   }
+  if (t.scenario === 'e') why.push('per-worker counts in table e');
   return why;
 }
 
