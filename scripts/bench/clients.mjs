@@ -10,19 +10,24 @@ import { rng, summarize } from './stats.mjs';
 
 const HOST = '127.0.0.1';
 const requests = new Map();
-function requestBytes(path) {
-  let b = requests.get(path);
+function requestBytes(path, keepAlive) {
+  const key = `${keepAlive ? 'k' : 'c'} ${path}`;
+  let b = requests.get(key);
   if (!b) {
-    b = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\nConnection: close\r\n\r\n`, 'latin1');
-    requests.set(path, b);
+    b = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${HOST}\r\n${keepAlive ? '' : 'Connection: close\r\n'}\r\n`, 'latin1');
+    requests.set(key, b);
   }
   return b;
 }
 
 const ERROR_KINDS = { ECONNRESET: 'reset', EPIPE: 'reset', ECONNREFUSED: 'refused' };
 
-/** One request on a fresh connection; cb(outcome, ms, response) exactly once. */
-export function fetchOnce(port, path, timeoutMs, cb) {
+/**
+ * One request on a fresh connection; cb(outcome, ms, response, socket) exactly
+ * once. With keepAlive the request is sent without `Connection: close` and an
+ * answered connection is left open and handed to cb (the caller closes it).
+ */
+export function fetchOnce(port, path, timeoutMs, cb, { keepAlive = false } = {}) {
   const t0 = performance.now();
   const sock = net.connect(port, HOST);
   let done = false;
@@ -34,11 +39,12 @@ export function fetchOnce(port, path, timeoutMs, cb) {
     if (done) return;
     done = true;
     clearTimeout(timer);
-    sock.destroy();
-    cb(outcome, performance.now() - t0, buf);
+    const keep = keepAlive && outcome === 'ok';
+    if (!keep) sock.destroy();
+    cb(outcome, performance.now() - t0, buf, keep ? sock : null);
   }
   sock.setNoDelay(true);
-  sock.write(requestBytes(path));
+  sock.write(requestBytes(path, keepAlive));
   sock.on('data', (chunk) => {
     buf = buf ? Buffer.concat([buf, chunk]) : chunk;
     if (need < 0) {

@@ -31,9 +31,11 @@ cluster.on('exit', (w, code, signal) => {
 });
 for (let i = 0; i < workers; i++) cluster.fork();
 
-function stop() {
+function stop(sig) {
   if (stopping) return;
   stopping = true;
+  // Said, so that a stop nobody in the harness asked for shows up in its error message.
+  console.error(`cluster-launcher: ${sig}, stopping the workers`);
   for (const w of Object.values(cluster.workers)) w.process.kill('SIGTERM');
   if (Object.keys(cluster.workers).length === 0) process.exit(0);
   // The harness SIGKILLs the process group anyway; this just bounds our own wait.

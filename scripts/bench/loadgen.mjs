@@ -4,6 +4,7 @@
 import autocannon from 'autocannon';
 import { closedLoop, openLoop, fetchOnce } from './clients.mjs';
 import { serveJobs } from './jobs.mjs';
+import { spread } from './spread-client.mjs';
 
 function keepAlive({ port, path = '/', connections, pipelining = 1, durationMs, timeoutMs }) {
   return new Promise((resolve, reject) => {
@@ -48,4 +49,4 @@ function probe({ port, path = '/', count = 3, timeoutMs = 2000 }) {
   });
 }
 
-serveJobs({ keepAlive, closed: closedLoop, open: openLoop, probe });
+serveJobs({ keepAlive, closed: closedLoop, open: openLoop, probe, spread });

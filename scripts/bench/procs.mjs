@@ -2,7 +2,7 @@
 // (detached spawn) so that the primary and all of its workers can be killed
 // together; every spawned server carries BENCH_RUN_TAG in its environment so
 // that a worker which escaped its group is still found (and killed by pid).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import os from 'node:os';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -12,21 +12,48 @@ export const RUN_TAG = `shoal-bench-${process.pid}-${Date.now()}`;
 const live = new Set();
 const TAIL = 4000;
 
-export function spawnServer(cmd, args, { cwd, env }) {
+/**
+ * Clock ticks per second of /proc's CPU times (USER_HZ, almost always 100):
+ * one tick is the resolution of every CPU figure read here.
+ */
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'latin1', timeout: 2000 }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * Spawns a server in its own group. `watch` is a list of RegExps: the first
+ * output line matching each is kept in `matched[i]` (the line tail below keeps
+ * only the last 50, which a chatty start-up could push a readiness line out of).
+ */
+export function spawnServer(cmd, args, { cwd, env, watch = [] }) {
   const child = spawn(cmd, args, {
     cwd,
     env: { ...env, BENCH_RUN_TAG: RUN_TAG },
     detached: true, // own process group: kill(-pid) reaches the workers too
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const s = { child, pid: child.pid, out: '', exited: null, lines: [] };
-  const keep = (chunk) => {
-    s.out = (s.out + chunk).slice(-TAIL); // drained always, or a chatty server would block on a full pipe
-    for (const l of String(chunk).split('\n')) if (l) s.lines.push(l);
-    if (s.lines.length > 50) s.lines.splice(0, s.lines.length - 50);
+  const s = { child, pid: child.pid, out: '', exited: null, lines: [], matched: watch.map(() => null) };
+  // Lines are cut per stream: a chunk may end mid-line, and stdout and stderr interleave.
+  const keep = (stream) => {
+    let partial = '';
+    stream.on('data', (chunk) => {
+      s.out = (s.out + chunk).slice(-TAIL); // drained always, or a chatty server would block on a full pipe
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop().slice(-TAIL);
+      for (const l of parts) {
+        if (!l) continue;
+        s.lines.push(l);
+        watch.forEach((re, i) => { if (s.matched[i] === null && re.test(l)) s.matched[i] = l; });
+      }
+      if (s.lines.length > 50) s.lines.splice(0, s.lines.length - 50);
+    });
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  keep(child.stdout);
+  keep(child.stderr);
   s.exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => {
     s.exited = { code, signal };
     resolve(s.exited);
@@ -124,21 +151,29 @@ export async function waitPortFree(port, timeoutMs) {
 export function cpuSample(extraPids = []) {
   const [user, nice, system] = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
   let ours = 0;
-  for (const pid of new Set([process.pid, ...extraPids, ...taggedPids()])) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      ours += Number(rest[11]) + Number(rest[12]); // utime, stime
-    } catch { /* exited */ }
-  }
+  for (const pid of new Set([process.pid, ...extraPids, ...taggedPids()])) ours += procStat(pid)?.ticks ?? 0;
   return { t: Date.now(), busy: user + nice + system, ours };
 }
 
-/** Cores' worth of CPU used by other processes between two samples (USER_HZ = 100). */
+/** Cores' worth of CPU used by other processes between two samples. */
 export function foreignCores(a, b) {
   const secs = (b.t - a.t) / 1000;
   if (secs <= 0) return 0;
-  return Math.max(0, Math.round(((b.busy - a.busy - (b.ours - a.ours)) / 100 / secs) * 100) / 100);
+  return Math.max(0, Math.round(((b.busy - a.busy - (b.ours - a.ours)) / CLK_TCK / secs) * 100) / 100);
+}
+
+/**
+ * One process's parent and CPU time (utime + stime, all its threads, in clock
+ * ticks) from /proc/<pid>/stat; null once it has exited.
+ */
+export function procStat(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
+    return { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) };
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -2,10 +2,24 @@
 // the BENCHMARKS.md text.
 import { median } from './stats.mjs';
 import { COUNTERS, LABELS } from './scenarios.mjs';
-import { BASELINE, SHOAL_BALANCERS } from './contenders.mjs';
+import { BASELINE, SHOAL } from './contenders.mjs';
+import { fmt, ratio, runsCell, times } from './figures.mjs';
+import { missedLines, targetsTable } from './targets.mjs';
+import { spreadNotes, spreadTable } from './report-spread.mjs';
+import { methodLines } from './report-method.mjs';
+
+export { evaluateTargets } from './targets.mjs';
 
 /** Cores of CPU used by other processes during a run above which it is flagged. */
 export const BUSY = 0.25;
+
+/** Median that keeps Infinity (an unbounded ratio), unlike stats.median. */
+function medianOf(xs) {
+  if (xs.length === 0) return null;
+  const v = [...xs].sort((a, b) => (a === b ? 0 : a - b));
+  const h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
 
 /** agg[scenario][contender] = { runs, failed, errors: [..], m: { metric: {median,min,max} }, totals } */
 export function aggregate(runs, scenarios, contenders) {
@@ -27,12 +41,16 @@ export function aggregate(runs, scenarios, contenders) {
         for (const [k, v] of Object.entries(r.metrics)) if (COUNTERS.includes(k)) totals[k] += v ?? 0;
       }
       for (const r of used) {
-        for (const [k, v] of Object.entries(r.metrics)) if (!COUNTERS.includes(k)) (m[k] ??= []).push(v);
+        for (const [k, v] of Object.entries(r.metrics)) {
+          if (COUNTERS.includes(k) || Array.isArray(v)) continue; // arrays (per-worker counts) are shown per run
+          (m[k] ??= []).push(v === null && s.unbounded?.includes(k) ? Infinity : v);
+        }
       }
       for (const k of Object.keys(m)) {
-        const xs = m[k].filter((x) => typeof x === 'number');
-        m[k] = { median: median(xs), min: xs.length ? Math.min(...xs) : null, max: xs.length ? Math.max(...xs) : null };
+        const xs = m[k].filter((x) => typeof x === 'number' && !Number.isNaN(x));
+        m[k] = { median: medianOf(xs), min: xs.length ? Math.min(...xs) : null, max: xs.length ? Math.max(...xs) : null };
       }
+      Object.assign(m, s.derive?.(m));
       agg[s.id][c.id] = {
         runs: good.length, used: used.length, busy: good.length - clean.length, failed: mine.length - good.length,
         errors: mine.filter((r) => r.error).map((r) => `round ${r.round}: ${r.error.split("\n")[0]}`),
@@ -41,63 +59,6 @@ export function aggregate(runs, scenarios, contenders) {
     }
   }
   return agg;
-}
-
-export function ratio(agg, scenario, contender, metric) {
-  const v = agg[scenario]?.[contender]?.m[metric]?.median;
-  const b = agg[scenario]?.[BASELINE]?.m[metric]?.median;
-  if (typeof v !== 'number' || typeof b !== 'number' || b === 0) return null;
-  return v / b;
-}
-
-const TARGETS = [
-  { text: 'Keep-alive req/s ≥ 1.00× node:cluster', scenario: 'a', metric: 'rps', op: '>=', bound: 1.0 },
-  { text: 'New-connection req/s ≥ 0.95× node:cluster', scenario: 'b', metric: 'rps', op: '>=', bound: 0.95 },
-  { text: 'Heterogeneous open loop fast p90 ≤ 0.35× node:cluster (least-load)', scenario: 'c-open', metric: 'fastP90', op: '<=', bound: 0.35, only: 'least-load' },
-  { text: 'Heterogeneous open loop fast p99 ≤ 0.8× node:cluster (least-load)', scenario: 'c-open', metric: 'fastP99', op: '<=', bound: 0.8, only: 'least-load' },
-  { text: 'Stalling worker p99 no worse than node:cluster', scenario: 'd', metric: 'p99', op: '<=', bound: 1.0 },
-];
-
-/** rows[i] = { text, cells: { balancer: { value, verdict } } } */
-export function evaluateTargets(agg, runs, unavailable = {}) {
-  const rows = TARGETS.map((t) => ({
-    text: t.text,
-    cells: Object.fromEntries(SHOAL_BALANCERS.map((b) => {
-      const r = ratio(agg, t.scenario, `shoal-${b}`, t.metric);
-      if (unavailable[`shoal-${b}`]) return [b, { value: null, verdict: 'unavailable' }];
-      if (r === null) return [b, { value: null, verdict: 'no data' }];
-      const pass = t.op === '>=' ? r >= t.bound : r <= t.bound;
-      const verdict = t.only && t.only !== b ? 'info' : pass ? 'met' : 'missed';
-      // Widest ratio the runs allow (worst vs best run of each side): if the
-      // bound lies inside it, the verdict is within run-to-run noise.
-      const c = agg[t.scenario][`shoal-${b}`].m[t.metric];
-      const base = agg[t.scenario][BASELINE].m[t.metric];
-      const lo = c.min / base.max;
-      const hi = base.min > 0 ? c.max / base.min : Infinity;
-      const noisy = lo <= t.bound && t.bound <= hi;
-      return [b, { value: `${r.toFixed(2)}×`, verdict, span: [lo, hi], noisy }];
-    })),
-  }));
-  rows.push({
-    text: 'Zero hung connections (requests that timed out, all scenarios)',
-    cells: Object.fromEntries(SHOAL_BALANCERS.map((b) => {
-      const mine = runs.filter((r) => r.contender === `shoal-${b}` && r.metrics);
-      if (unavailable[`shoal-${b}`]) return [b, { value: null, verdict: 'unavailable' }];
-      if (mine.length === 0) return [b, { value: null, verdict: 'no data' }];
-      const hung = mine.reduce((n, r) => n + (r.metrics.timeouts ?? 0), 0);
-      return [b, { value: `${hung} timeouts`, verdict: hung === 0 ? 'met' : 'missed' }];
-    })),
-  });
-  return rows;
-}
-
-export function fmt(v, metric) {
-  if (typeof v !== 'number') return '—';
-  if (metric === 'rps') return String(Math.round(v));
-  if (metric === 'slow') return Number.isInteger(v) ? String(v) : v.toFixed(1);
-  if (Math.abs(v) >= 100) return String(Math.round(v));
-  if (Math.abs(v) >= 10) return v.toFixed(1);
-  return v.toFixed(2);
 }
 
 function scenarioTable(s, agg, contenders) {
@@ -110,23 +71,36 @@ function scenarioTable(s, agg, contenders) {
     const cells = cols.map((m) => {
       const v = a.m[m]?.median;
       const r = c.id === BASELINE ? null : ratio(agg, s.id, c.id, m);
-      return r === null ? fmt(v, m) : `${fmt(v, m)} (${r.toFixed(2)}×)`;
+      return r === null ? fmt(v, m) : `${fmt(v, m)} (${times(r)})`;
     });
     const k = a.m[s.key];
     const range = k ? `${fmt(k.min, s.key)}–${fmt(k.max, s.key)}` : '—';
     const t = a.totals;
-    const notes = [a.busy && (a.used < a.runs ? `${a.runs - a.used} busy, left out` : `${a.busy} busy, kept`), a.failed && `+${a.failed} failed`].filter(Boolean);
-    const runs = `${a.used}${notes.length ? ` (${notes.join(', ')})` : ''}`;
-    lines.push(`| ${[c.label, ...cells, range, `${t.errors} / ${t.timeouts} / ${t.resets}`, runs].join(' | ')} |`);
+    lines.push(`| ${[c.label, ...cells, range, `${t.errors} / ${t.timeouts} / ${t.resets}`, runsCell(a)].join(' | ')} |`);
   }
   return lines.join('\n');
 }
 
-function verdictCell(cell) {
-  if (!cell || cell.value === null) return cell?.verdict ?? 'no data';
-  const span = cell.span ? ` <sub>runs ${cell.span.map((x) => (Number.isFinite(x) ? x.toFixed(2) : '∞')).join('–')}×${cell.noisy ? ', within noise' : ''}</sub>` : '';
-  if (cell.verdict === 'info') return `${cell.value} (info)${span}`;
-  return `${cell.value} **${cell.verdict}**${span}`;
+/**
+ * Under table b: the tick resolution of the CPU figures, and who accepted the
+ * connections during b in each shoal contender (kernel mode: the workers).
+ */
+function primaryCpuNotes(s, runs, contenders) {
+  const mine = runs.filter((r) => r.scenario === s.id && r.result?.primaryCpu && r.result.ok > 0);
+  const notes = [];
+  if (mine.length) {
+    const tick = 1e6 / mine[0].result.primaryCpu.clkTck;
+    const worst = Math.max(...mine.map((r) => tick / r.result.ok));
+    notes.push(`Primary CPU is read in clock ticks of ${fmt(tick / 1000)} ms, so a run's µs/conn is good to about ±${fmt(worst)} µs at worst (one tick over the fewest connections of any run here).`);
+  }
+  const during = contenders.filter((c) => c.id.startsWith('shoal-')).map((c) => {
+    const xs = runs.filter((r) => r.scenario === s.id && r.contender === c.id && r.result?.acceptDuring).map((r) => r.result.acceptDuring);
+    if (xs.length === 0) return null;
+    const med = (k) => fmt(median(xs.map((x) => x[k])), 'rps');
+    return `${c.label}: ${[...new Set(xs.map((x) => x.mode))].join('/')} mode, primary accepted ${med('accepted')} and handed off ${med('handedOff')}, workers took ${med('kernelAccepted')} from the kernel`;
+  }).filter(Boolean);
+  if (during.length) notes.push(`During b (medians per run, from \`shoal status --json\` before and after): ${during.join('; ')}.`);
+  return notes;
 }
 
 export function renderMarkdown({ meta, cfg, agg, targetRows, scenarios, contenders, runs, stops, unavailable }) {
@@ -135,29 +109,37 @@ export function renderMarkdown({ meta, cfg, agg, targetRows, scenarios, contende
   p('# Benchmarks', '');
   p(`Generated by \`${meta.command}\` on ${meta.date}.${cfg.quick ? ' **Quick mode**: short runs, indicative only — run the full benchmark for figures to quote.' : ''}`, '');
   p('Medians of the runs listed; in brackets, the ratio to node:cluster round robin (SCHED_RR, the Linux default) for the same scenario.');
-  p('For req/s higher is better, for latencies lower is better. Counters (errors, timeouts, resets) are totals over all runs.');
+  p('For req/s higher is better, for latencies and CPU lower is better. Counters (errors, timeouts, resets) are totals over all runs.');
   p(`A run during which other processes used ≥ ${BUSY} cores is "busy" (the machine is shared); busy runs are left out of the medians when at least two undisturbed runs remain${cfg.retryBusy ? ', and each busy run is repeated once' : ''}. The "runs" column counts the runs behind the medians.`, '');
   p('## Machine', '');
   p(`- CPU: ${meta.cpu} × ${meta.cores} cores, ${meta.memGiB} GiB memory, ${meta.os}`);
   p(`- Node ${meta.node}, PM2 ${meta.pm2}, autocannon ${meta.autocannon}, shoal ${meta.shoal}`);
-  p(`- ${cfg.workers} workers per multi-process contender; load generator: one separate Node process on the same machine (it competes with the servers for the ${meta.cores} cores, as every contender's load does alike).`);
+  const spreadS = scenarios.find((s) => s.spread);
+  p(`- ${cfg.workers} workers per multi-process contender${spreadS ? ` (${spreadS.opts(cfg.quick).workers} in scenario e)` : ''}; load generator: one separate Node process on the same machine (it competes with the servers for the ${meta.cores} cores, as every contender's load does alike).`);
   const fc = runs.filter((r) => typeof r.result?.foreignCpu === 'number');
   const busy = fc.filter((r) => r.result.foreignCpu >= BUSY);
   p(`- Other load: 1-min load average ${meta.loadavg?.start ?? '?'} before the run, ${meta.loadavg?.end ?? '?'} after; during the measured runs other processes used a median ${fmt(median(fc.map((r) => r.result.foreignCpu)))} cores (max ${fmt(Math.max(0, ...fc.map((r) => r.result.foreignCpu)))}).`
     + (busy.length ? ` **${busy.length} of ${fc.length} runs saw ≥ ${BUSY} cores of other load** (${[...new Set(busy.map((r) => r.contender))].map((id) => `${id} ×${busy.filter((r) => r.contender === id).length}`).join(', ')}): the machine was shared, treat close ratios as noise.` : ''), '');
-  p('## Targets (shoal vs node:cluster RR)', '');
-  p(`| target | ${SHOAL_BALANCERS.map((b) => `shoal ${b}`).join(' | ')} |`, `|:--|${SHOAL_BALANCERS.map(() => ':--').join('|')}|`);
-  for (const row of targetRows) p(`| ${row.text} | ${SHOAL_BALANCERS.map((b) => verdictCell(row.cells[b])).join(' | ')} |`);
-  p('', 'Each cell: ratio of medians and verdict; below it, the widest ratio the runs allow (worst run against best run of each side). "Within noise" means the bound lies inside that span, so more or longer runs are needed before trusting the verdict.', '');
+  p('## Targets (issue 12: shoal vs node:cluster RR)', '');
+  p(...targetsTable(targetRows));
+  p('', 'Each cell: the figure (a ratio of medians to node:cluster RR, or for e the median itself) and its verdict; below it, the widest figure the runs allow (for ratios, worst run against best run of each side). "Within noise" means the bound lies inside that span, so more or longer runs are needed before trusting the verdict. The ceiling row is no target: it is what the measured price per connection allows.', '');
+  const missed = missedLines(targetRows);
+  if (missed.length) p('### Where a target is missed', '', ...missed, '');
   if (Object.keys(unavailable).length) {
-    for (const [id, why] of Object.entries(unavailable)) p(`- **${id}: unavailable** — ${why}`);
+    for (const [id, why] of Object.entries(unavailable)) p(`- **${SHOAL.find((x) => x.id === id)?.label ?? id}: not measured** — ${why}`);
     p('');
   }
   p('## Results', '');
   for (const s of scenarios) {
-    p(`### ${s.id}. ${s.title}`, '', `${s.describe(s.opts(cfg.quick), cfg)}; ${cfg.runs} run${cfg.runs === 1 ? '' : 's'} per contender.`, '');
-    p(scenarioTable(s, agg, contenders), '');
+    const runsNote = `${cfg.runs} run${cfg.runs === 1 ? '' : 's'} per contender`;
+    p(`### ${s.id}. ${s.title}`, '', `${s.describe(s.opts(cfg.quick), cfg)}; ${runsNote}.`, '');
+    p(s.spread ? spreadTable(s, agg, contenders, runs) : scenarioTable(s, agg, contenders), '');
     const errs = contenders.flatMap((c) => (agg[s.id]?.[c.id]?.errors ?? []).map((e) => `- ${c.label}, ${e}`));
+    if (s.primaryCpu) p(...primaryCpuNotes(s, runs, contenders).flatMap((n) => [n, '']));
+    if (s.spread) {
+      const notes = spreadNotes(s, runs);
+      if (notes.length) p('Notes:', '', ...notes.map((n) => `- ${n}`), '');
+    }
     if (s.stall) {
       const bad = runs.filter((r) => r.scenario === s.id && r.metrics && (r.metrics.stalls < 1 || r.metrics.stallPids !== 1));
       p(bad.length === 0 ? 'Every run saw the stall happen in exactly one process (checked through the stall log).'
@@ -165,25 +147,14 @@ export function renderMarkdown({ meta, cfg, agg, targetRows, scenarios, contende
     }
     if (errs.length) p('Failed runs:', '', ...errs, '');
   }
-  p('## Start and stop', '');
+  p(`## Start and stop (${cfg.workers} workers)`, '');
   p('| contender | ready after (median ms) | stop after SIGTERM (median ms) | exited on SIGTERM | workers left behind |', '|:--|--:|--:|--:|--:|');
   for (const c of contenders) {
-    const mine = stops.filter((x) => x.contender === c.id);
+    const mine = stops.filter((x) => x.contender === c.id && x.phase !== 'spread' && x.stopMs !== undefined);
     if (mine.length === 0) continue;
     const left = mine.reduce((n, x) => n + x.leftoverAfterExit + x.orphansKilled.length, 0);
     p(`| ${c.label} | ${fmt(median(mine.map((x) => x.readyMs)))} | ${fmt(median(mine.map((x) => x.stopMs)))} | ${mine.filter((x) => x.graceful).length}/${mine.length} | ${left} |`);
   }
-  p('', '## Method', '');
-  p('- Contenders, all serving `scripts/bench/app.cjs` (plain `node:http`) on 127.0.0.1:', '');
-  for (const c of contenders) p(`  - **${c.label}** (\`${c.id}\`): ${c.how}`);
-  p('', '- Each round starts every contender afresh (rotating the order each round so drift hits all alike), warms it up, runs the scenarios back to back on it, then stops it with SIGTERM and waits until the port is free.');
-  p('- Ready means GET / answered 200; for PM2 and shoal, also that every worker has answered (distinct pids from GET /stall) or 1 s has passed (the node:cluster launcher itself reports when all workers listen). A warm-up (keep-alive, then new-connection load) precedes the scenarios, and the load generator itself is warmed once at the start against a throwaway app.');
-  p('- Keep-alive load is autocannon (its latencies come in whole milliseconds, hence the 0.00 and 1.00 ms figures in table a); the new-connection clients are a small raw-`net` client in the same load-generator process (one `Connection: close` request per TCP connection). Every request has a timeout, so a hung connection is counted as a timeout and never stalls the run.');
-  p('- Open loop: requests leave on a fixed schedule whatever is outstanding; latency is measured from the actual send, and the generator\'s own lateness is recorded in the JSON as `lagP99`.');
-  p('- The heavy/fast split uses a fixed-seed random 10 % so every contender gets the same sequence.', '');
-  p('## How to reproduce', '');
-  p('```sh', 'npm run bench                 # full: builds, installs scripts/bench deps, ~10-20 min', 'npm run bench -- --quick      # ~3 min smoke run', 'node scripts/bench/run.mjs --only cluster-rr,shoal --scenarios a,c --runs 5', '```', '');
-  p('Options: `--quick`, `--workers N` (default: cores), `--runs N` (default 3), `--only id,...` (prefix match: `shoal`, `cluster`, `pm2`, `single`), `--scenarios a,b,c,d` (or `c-open`, `c-closed`), `--port P`, `--out file.json`, `--md file.md`, `--shoal path/to/cli.js` (another shoal build), `--idle-wait S` (before each contender and before repeating a busy run, wait up to S s for other processes to leave the CPUs alone; default 15, 0 with `--quick`; 0 also turns off repeating busy runs), `--render results.json` (rewrite BENCHMARKS.md from saved results, no measuring).');
-  p(`Raw runs and medians: \`${meta.jsonPath}\`.`, '');
+  p('', ...methodLines({ meta, cfg, contenders, scenarios }));
   return L.join('\n');
 }
