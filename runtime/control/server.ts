@@ -31,6 +31,8 @@ export async function startControlServer(path: string, name: string, handle: Con
   });
   fs.chmodSync(path, 0o600);
   server.on('close', () => fs.rmSync(path, { force: true }));
+  // An accept that fails (out of descriptors) leaves the server listening; it must not end the primary.
+  server.on('error', (err) => log.warn({ err: err.message }, 'control socket: accept failed'));
   return server;
 }
 

@@ -140,7 +140,8 @@ export class Operations {
       while (this.#supervisor.slots.length > target) removed.push(this.#supervisor.removeLastSlot()!);
       const failures: { n: number; e: StartFailure }[] = [];
       await Promise.all([
-        ...added.map((s) => this.#supervisor.readyOf(s.worker!).catch((e: StartFailure) => { failures.push({ n: s.n, e }); })),
+        ...added.map((s) => (s.worker ? this.#supervisor.readyOf(s.worker) : Promise.reject(Object.assign(new Error('the worker could not be started (see the log); it is tried again'), { app: undefined })))
+          .catch((e: StartFailure) => { failures.push({ n: s.n, e }); })),
         ...removed.map((s) => (s.worker ? this.#supervisor.retire(s.worker) : undefined)),
       ]);
       if (failures.length > 0) {

@@ -40,6 +40,27 @@ import type { ForkSpec } from './worker-process.js';
 
 const TS_ENTRY = /\.(c|m)?tsx?$/;
 
+/** Accept errors come in floods (EMFILE): logged at most once per this long, with the count. */
+const ACCEPT_ERROR_LOG_MS = 5_000;
+
+/** Logs an error that may repeat thousands of times a second: the first at once, then a count per period. */
+class EveryError {
+  readonly #log: Logger;
+  readonly #msg: string;
+  readonly #everyMs: number;
+  #last = -Infinity;
+  #since = 0;
+  constructor(log: Logger, msg: string, everyMs: number) { this.#log = log; this.#msg = msg; this.#everyMs = everyMs; }
+  note(err: NodeJS.ErrnoException): void {
+    this.#since++;
+    const now = Date.now();
+    if (now - this.#last < this.#everyMs) return;
+    this.#log.warn({ err: err.message, code: err.code, times: this.#since }, this.#msg);
+    this.#last = now;
+    this.#since = 0;
+  }
+}
+
 /**
  * How workers are started. With a port given, they get it as PORT (and the
  * shim as SHOAL_PORT); without one, PORT stays unset, as under `node app.js`,
@@ -104,9 +125,10 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const kernel = opts.accept === 'kernel' && (opts.balancer === 'least-conn' || opts.balancer === 'least-load')
     ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, dispatcher, log)
     : undefined;
+  const acceptErrors = new EveryError(log, 'accept failed (the primary is out of descriptors?)', ACCEPT_ERROR_LOG_MS);
   const ports = new Ports(opts.host, (l) => {
     l.onConnection = (h) => dispatcher.accept(h);
-    l.onError = (err) => log.warn({ err: err.message }, 'accept failed');
+    l.onError = (err) => acceptErrors.note(err);
     kernel?.serve(l);
     if (opts.port === undefined) log.info({ port: l.address.port, host: l.address.address }, 'serving the port the app listens on');
   });

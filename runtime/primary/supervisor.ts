@@ -145,8 +145,25 @@ export class Supervisor {
     const n = (this.#slots.at(-1)?.n ?? 0) + 1;
     const slot: Slot = { n, worker: undefined, failures: 0, restarts: 0, givenUp: false, lastError: undefined, timer: undefined };
     this.#slots.push(slot);
-    this.#spawn(slot);
+    this.#fill(slot);
     return slot;
+  }
+
+  /**
+   * Starts a worker in `slot`. A fork can fail outright (EMFILE, EAGAIN: the
+   * host is out of descriptors or processes): then it is tried again after
+   * the restart backoff, as a worker that failed to start would be.
+   */
+  #fill(slot: Slot): void {
+    try {
+      this.#spawn(slot);
+    } catch (e) {
+      slot.timer = undefined;
+      slot.failures++;
+      const delay = restartDelay(slot.failures, this.#opts.restartDelayMs, this.#opts.restartDelayMaxMs);
+      this.#log.error({ slot: slot.n, err: (e as Error).message, delayMs: delay }, 'could not start a worker; trying again');
+      if (!this.#stopping && this.#slots.includes(slot)) slot.timer = setTimeout(() => this.#fill(slot), delay);
+    }
   }
 
   /** Takes the last slot away (its worker is not restarted); the caller retires its worker. */
@@ -314,7 +331,7 @@ export class Supervisor {
     slot.restarts++;
     const delay = restartDelay(slot.failures, this.#opts.restartDelayMs, this.#opts.restartDelayMaxMs);
     this.#log.info({ slot: slot.n, delayMs: delay, attempt: slot.failures }, 'restarting worker');
-    slot.timer = setTimeout(() => this.#spawn(slot), delay);
+    slot.timer = setTimeout(() => this.#fill(slot), delay);
   }
 
   /** The cluster is stopping: a worker that exits from now on is not replaced. */

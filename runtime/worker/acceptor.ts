@@ -19,6 +19,7 @@
  * Pausing is libuv's accept watcher switched off with readStop(), checked
  * to work at start-up by the primary (runtime/primary/accept-probe.ts).
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { AcceptParams } from '../ipc/messages.js';
 import { mayAccept } from '../scheduler/gate.js';
@@ -33,7 +34,8 @@ interface RawHandle {
   close(): void;
   onconnection: ((status: number, client?: unknown) => void) | null;
 }
-interface ServerInternals { _connections: number; maxConnections?: number }
+/** libuv reports errors as negative errno. */
+const { EMFILE, ENFILE } = os.constants.errno;
 
 const BACKLOG = 511;
 
@@ -81,6 +83,8 @@ export class Acceptor {
     if (this.#state.draining) { h.close(); return false; }
     h.onconnection = (status, client) => {
       if (status === 0 && client) this.#intake.acceptFromKernel(client);
+      // Out of descriptors below the budget: the app holds the rest. Take no more than now.
+      else if (status === -EMFILE || status === -ENFILE) this.#intake.budget = Math.max(1, this.#intake.connections);
       this.evaluate();
     };
     if (h.listen(BACKLOG) !== 0) { h.onconnection = null; h.close(); return false; }
@@ -155,9 +159,7 @@ export class Acceptor {
 
   #mayAccept(): boolean {
     const p = this.#params!;
-    const s = this.#state.servers[0] as unknown as ServerInternals | undefined;
-    if (!s || this.#state.draining) return false;
-    if (s.maxConnections != null && s._connections >= s.maxConnections) return false;
+    if (!this.#state.servers[0] || this.#state.draining || this.#intake.full) return false;
     if (this.#open) return true;
     const weight = effectiveWeight({ weight: p.weight, readyAt: this.#readyAt }, performance.now(), p.slowStartMs);
     const i = this.#intake;

@@ -222,12 +222,25 @@ export class Intake {
     for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false;
   }
 
+  /**
+   * Connections this worker may hold (connectionBudget(): below its file
+   * descriptor limit); lowered to what it holds when an accept fails with
+   * EMFILE anyway (the app's own descriptors took the rest).
+   */
+  budget: number | undefined;
+
+  /** At the app's maxConnections, or at the descriptor budget: take no more until one closes. */
+  get full(): boolean {
+    const s = this.#state.servers[0] as unknown as ServerInternals | undefined;
+    return (s?.maxConnections != null && s._connections >= s.maxConnections) || (this.budget !== undefined && this.#connections >= this.budget);
+  }
+
   /** Handles a handoff: acknowledges and serves it, or refuses it so the primary hands it to another worker. */
   accept(id: number, handle: unknown): void {
     const server = this.#state.servers[0];
-    const s = server as unknown as ServerInternals | undefined;
-    const full = s?.maxConnections != null && s._connections >= s.maxConnections;
-    if (!server || this.#state.draining || full || !handle) {
+    // A message without its handle: the descriptor could not be received (EMFILE): full for now.
+    const full = this.full || !handle;
+    if (!server || this.#state.draining || full) {
       this.#state.send({ shoal: 'refuse', id, reason: full && !this.#state.draining ? 'full' : 'closed' });
       (handle as { close?: () => void } | undefined)?.close?.();
       return;
@@ -306,7 +319,11 @@ export class Intake {
     this.#done = 0;
     const accepted = this.#accepted;
     this.#accepted = 0;
-    if (now - this.#rssAt >= RSS_EVERY_MS) { this.#rss = process.memoryUsage.rss(); this.#rssAt = now; }
+    if (now - this.#rssAt >= RSS_EVERY_MS) {
+      this.#rssAt = now;
+      // It opens /proc/self/stat: out of descriptors (EMFILE) it throws. The last figure stands.
+      try { this.#rss = process.memoryUsage.rss(); } catch { /* kept */ }
+    }
     this.#state.send({
       shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: this.#rss,
       conns: this.#connections, accepted, paused,

@@ -12,6 +12,7 @@ import { interceptListen } from './servers.js';
 import { Acceptor } from './acceptor.js';
 import { drain } from './drain.js';
 import { Intake } from './intake.js';
+import { connectionBudget, openFileLimit } from './fd-limit.js';
 import { workerState } from './state.js';
 import { dispatch, ENV, type Handlers, type ToWorker } from '../ipc/messages.js';
 import { Replica } from '../session/replica.js';
@@ -26,6 +27,7 @@ function main(): void {
   const state = workerState();
   const reportMs = Number(process.env[ENV.reportMs] ?? 25);
   const intake = new Intake(state, reportMs, process.env[ENV.edges] === '1');
+  intake.budget = connectionBudget(openFileLimit());
   const acceptor = new Acceptor(intake, state);
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';

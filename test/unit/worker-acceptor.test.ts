@@ -28,6 +28,7 @@ function setup(params: Partial<AcceptParams> = {}) {
     acceptFromKernel(h: unknown) { this.adopted.push(h); this.connections++; },
   };
   const server = { _connections: 0, maxConnections: undefined as number | undefined };
+  Object.defineProperty(intake, 'full', { get: () => server.maxConnections != null && server._connections >= server.maxConnections });
   const state = { servers: [server], draining: false } as unknown as WorkerState;
   const acceptor = new Acceptor(intake as unknown as Intake, state);
   const h = new FakeHandle();
