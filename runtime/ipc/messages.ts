@@ -26,6 +26,17 @@ export interface ReplicaStats {
 }
 
 /**
+ * HTTP figures a worker folded since its last report (runtime/worker/http-stats.ts):
+ * responses per status class 1xx..5xx, durations per bucket (not
+ * cumulative; the last is +Inf) and their sum in seconds.
+ */
+export interface HttpDelta {
+  readonly codes: readonly number[];
+  readonly buckets: readonly number[];
+  readonly sum: number;
+}
+
+/**
  * Kernel accept (DESIGN.md, "Kernel accept"): how a worker gates its own
  * acceptor. It accepts while its load key stays within `slack` of the
  * cluster's floor (see runtime/scheduler/gate.ts); `rampMs` is what is left
@@ -94,9 +105,10 @@ export type ToPrimary =
    * requests in flight now, requests completed since the last report,
    * event-loop utilisation since the last report. `conns` is the worker's
    * open connections now; `accepted`, the ones it took from the shared socket
-   * since the last report; `paused`, whether its acceptor sits out (kernel accept).
+   * since the last report; `paused`, whether its acceptor sits out (kernel accept);
+   * `http`, the per-request figures since the last report, when there are any.
    */
-  | { shoal: 'load'; closed: number; inflight: number; done: number; elu: number; rss: number; conns: number; accepted: number; paused: boolean }
+  | { shoal: 'load'; closed: number; inflight: number; done: number; elu: number; rss: number; conns: number; accepted: number; paused: boolean; http?: HttpDelta }
   /** The acceptor is closed (after `unaccept`): this worker takes nothing more from the shared socket. */
   | { shoal: 'unaccepted' }
   /** The handle of an `echo`, sent back. */

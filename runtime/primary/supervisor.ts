@@ -12,6 +12,7 @@ import { startFailure } from '../control/app-site.js';
 import { ShoalError } from '../errors.js';
 import type { ShoalOptions } from '../options.js';
 import type { Handlers, ToPrimary } from '../ipc/messages.js';
+import { HttpTotals } from '../metrics/totals.js';
 import { restartDelay } from './backoff.js';
 import type { SessionHub } from '../session/hub.js';
 import { isSessionKey } from '../session/validate.js';
@@ -54,6 +55,8 @@ export class Supervisor {
   readonly #events: SupervisorEvents;
   readonly #slots: Slot[] = [];
   readonly #handlers: Handlers<ToPrimary, [WorkerProcess, unknown]>;
+  /** Every worker's HTTP figures, per slot, from the load reports. */
+  readonly http = new HttpTotals();
   readonly #exits = new Map<WorkerProcess, Promise<void>>();
   readonly #readyWaiters = new Map<WorkerProcess, Waiter>();
   /** Workers started to replace another (reload): a failed start is reported, not restarted. */
@@ -91,6 +94,7 @@ export class Supervisor {
         w.load.elu = m.elu;
         w.countDone(m.done);
         w.rss = m.rss;
+        if (m.http) this.http.add(w.slot, m.http);
         this.#accept?.reported(w, m.paused, m.accepted);
         d.loadChanged(w);
       },

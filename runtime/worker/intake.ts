@@ -14,6 +14,7 @@
 import net from 'node:net';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { HttpStats } from './http-stats.js';
 import type { WorkerState } from './state.js';
 
 interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
@@ -82,6 +83,8 @@ export class Intake {
   #accepted = 0;
   #lastPaused = false;
   #soon: NodeJS.Immediate | undefined;
+  /** Per-request status classes and durations, sent with the reports. */
+  readonly #http = new HttpStats();
   /** Called when a connection of this worker closes (the acceptor's gate re-decides). */
   onLoad: () => void = () => {};
   /** Called when a request starts or ends: only least-load's gate looks at requests. */
@@ -160,12 +163,14 @@ export class Intake {
   /** Counts requests of an adopted server, and marks them Connection: close while draining. */
   track(server: net.Server): void {
     server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      const t0 = performance.now();
       this.#inflight++;
       if (this.#state.draining) res.shouldKeepAlive = false;
       this.#open.add(res);
       this.#busy();
       this.onRequest?.();
       res.once('close', () => {
+        this.#http.end(t0, res);
         this.#inflight--;
         this.#done++;
         this.#open.delete(res);
@@ -272,9 +277,11 @@ export class Intake {
     this.#done = 0;
     const accepted = this.#accepted;
     this.#accepted = 0;
+    // Every counted response also counts in `done`, so its figures never wait for a quiet tick.
+    const http = this.#http.take();
     this.#state.send({
       shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: process.memoryUsage.rss(),
-      conns: this.#connections, accepted, paused,
+      conns: this.#connections, accepted, paused, ...(http ? { http } : {}),
     });
   }
 }
