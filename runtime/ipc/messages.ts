@@ -80,6 +80,8 @@ export type ToWorker =
    * asked (down), so null only means this host has none.
    */
   | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null; unavailable?: true }
+  /** A scrape: send the app's prom-client metrics. */
+  | { shoal: 'metrics'; req: number }
   /** Distributed mode: this host missed changes (a gap in the Redis log); forget the cached sessions, they are read again on demand. */
   | { shoal: 'sess-drop' };
 
@@ -125,6 +127,12 @@ export type ToPrimary =
   | { shoal: 'sess-synced' }
   /** Answer to sess-probe. */
   | { shoal: 'sess-stats'; probe: number; stats: ReplicaStats }
+  /**
+   * Answer to scrape `req`: the app's metrics as prom-client's
+   * getMetricsAsJSON() gives them, or null and the error. `final`: sent
+   * unasked before a graceful exit (the counters as they end).
+   */
+  | { shoal: 'metrics'; req: number; metrics: unknown[] | null; error?: string; final?: true }
   /** A request names a session this replica does not hold (evicted here, or never seen by this host): ask for it. */
   | { shoal: 'sess-fetch'; req: number; id: string; min?: string };
 
@@ -168,4 +176,6 @@ export const ENV = {
   maxSessionMemory: 'SHOAL_MAX_SESSION_MEMORY',
   sessionsMode: 'SHOAL_SESSIONS_MODE',
   sessionsShared: 'SHOAL_SESSIONS_SHARED',
+  /** Set when the primary scrapes the app's metrics (--admin): how long it waits for an answer. */
+  scrapeMs: 'SHOAL_SCRAPE_MS',
 } as const;

@@ -125,6 +125,7 @@ export class Supervisor {
         w.send({ shoal: 'stop', timeoutMs: opts.stopTimeoutMs });
       },
       'other-listen': (m, w) => { w.otherPorts.push(m.port); },
+      metrics: (m, w) => this.#events.metrics?.(w, m),
       fatal: (m, w) => { w.fatal = { message: m.message, ...(m.stack ? { stack: m.stack } : {}) }; },
     };
   }

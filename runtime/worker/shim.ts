@@ -10,6 +10,7 @@
  */
 import { interceptListen } from './servers.js';
 import { Acceptor } from './acceptor.js';
+import { AppMetrics } from './app-metrics.js';
 import { drain } from './drain.js';
 import { Intake } from './intake.js';
 import { workerState } from './state.js';
@@ -26,6 +27,8 @@ function main(): void {
   const reportMs = Number(process.env[ENV.reportMs] ?? 25);
   const intake = new Intake(state, reportMs);
   const acceptor = new Acceptor(intake, state);
+  const scrapeMs = Number(process.env[ENV.scrapeMs]);
+  const appMetrics = new AppMetrics(state, process.argv[1], scrapeMs > 0 ? scrapeMs : undefined);
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
@@ -61,6 +64,7 @@ function main(): void {
   const retire = async (timeoutMs: number): Promise<void> => {
     if (state.draining) return;
     await drain(state, intake, acceptor, timeoutMs);
+    await appMetrics.final();
     process.exit(0);
   };
 
@@ -76,6 +80,7 @@ function main(): void {
       if (h && process.send) process.send({ shoal: 'echo', tag: m.tag }, h as never, () => h.close());
     },
     stop: (m) => { void retire(m.timeoutMs); },
+    metrics: (m) => appMetrics.answer(m.req),
     'sess-sync': session,
     'sess-delta': session,
     'sess-ack': session,
