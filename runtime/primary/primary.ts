@@ -37,6 +37,7 @@ import { Listener } from './listener.js';
 import { Operations } from './operations.js';
 import { Supervisor } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
+import type { Admin } from '../admin/admin.js';
 
 const TS_ENTRY = /\.(c|m)?tsx?$/;
 
@@ -59,6 +60,7 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec
       [ENV.sessionsMode]: opts.redisUrl === undefined ? 'replicated' : opts.sessionsMode,
       ...(opts.redisUrl === undefined ? {} : { [ENV.sessionsShared]: '1' }),
       ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
+      ...(opts.admin ? { [ENV.scrapeMs]: String(opts.scrapeTimeoutMs) } : {}),
     },
   };
 }
@@ -95,6 +97,12 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   let listener: Listener;
   try { listener = await Listener.open(opts.port, opts.host); } catch (e) { control.close(); throw e; }
   const address = listener.address;
+  // Bound before any worker forks: a bad admin address fails the start with a usage error.
+  let admin: Admin | undefined;
+  if (opts.admin) {
+    const { openAdmin } = await import('../admin/admin.js');
+    try { admin = await openAdmin({ ...opts, admin: opts.admin }, log); } catch (e) { listener.close(); control.close(); throw e; }
+  }
   const scheduler = createScheduler(opts.balancer, { slowStartMs: opts.slowStartMs });
   const dispatcher = new Dispatcher(scheduler, opts, log);
   listener.onConnection = (h) => dispatcher.accept(h);
@@ -152,6 +160,8 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       await link?.close();
       hub.close();
       control?.close();
+      // Last: until here /readyz answers 'not ready: stopping', and /livez still 200.
+      await admin?.close();
       log.info({ code }, 'stopped');
       finish(code);
       return code;
@@ -180,12 +190,15 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       process.stderr.write(`shoal: ${err.message}\n`);
       void stop('fatal', 1, true);
     },
+    metrics: (w, m) => admin?.collector.received(w, m),
   }, kernel);
   log.info({ entry: opts.entry, workers: opts.workers, port: address.port, host: address.address, balancer: opts.balancer, accept: opts.accept, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
-  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log });
+  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, admin: admin?.url });
+  const o = ops;
+  admin?.serve({ model: o.model, status: () => o.status(), workers: () => supervisor.workers });
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   // The host's sessions come from Redis before any worker takes traffic (a client whose session
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.
