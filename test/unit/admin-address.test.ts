@@ -1,5 +1,10 @@
 /** --admin [HOST:]PORT, and the rule that a host reachable from the network needs a token. */
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { flagsFor, parseArgs } from '../../runtime/cli/args.js';
+import { startOptions } from '../../runtime/cli/config.js';
 import { adminUrl, checkAdmin, isLoopback, parseAdminAddress } from '../../runtime/admin/address.js';
 
 describe('parseAdminAddress', () => {
@@ -24,5 +29,24 @@ describe('isLoopback and checkAdmin', () => {
     expect(() => checkAdmin({ host: '0.0.0.0', port: 1 }, 'x'.repeat(16))).not.toThrow();
     expect(() => checkAdmin({ host: '127.0.0.1', port: 1 }, undefined)).not.toThrow();
     expect(adminUrl('::1', 9090)).toBe('http://[::1]:9090');
+  });
+});
+
+describe('admin options from flags, environment and config file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-admin-opts-'));
+  fs.writeFileSync(path.join(dir, 'app.js'), '');
+  fs.writeFileSync(path.join(dir, 'shoal.config.json'), JSON.stringify({ admin: 9091, adminToken: 'f'.repeat(20), scrapeTimeout: 250 }));
+  const opts = (argv: string[], env: NodeJS.ProcessEnv = {}) => startOptions(parseArgs(['start', 'app.js', ...argv], flagsFor), env, dir);
+
+  it('the config file gives them; the environment wins over it, and flags over both', () => {
+    expect(opts([])).toMatchObject({ admin: { host: '127.0.0.1', port: 9091 }, adminToken: 'f'.repeat(20), scrapeTimeoutMs: 250 });
+    expect(opts([], { SHOAL_ADMIN: '0.0.0.0:9092', SHOAL_ADMIN_TOKEN: 'e'.repeat(16) })).toMatchObject({ admin: { host: '0.0.0.0', port: 9092 }, adminToken: 'e'.repeat(16) });
+    expect(opts(['--admin', '9093', '--scrape-timeout', '100'], { SHOAL_ADMIN: '9092' })).toMatchObject({ admin: { port: 9093 }, scrapeTimeoutMs: 100 });
+  });
+
+  it('off by default', () => {
+    const bare = fs.mkdtempSync(path.join(os.tmpdir(), 'shoal-admin-off-'));
+    fs.writeFileSync(path.join(bare, 'app.js'), '');
+    expect(startOptions(parseArgs(['start', 'app.js'], flagsFor), {}, bare)).toMatchObject({ admin: undefined, adminToken: undefined, scrapeTimeoutMs: 500 });
   });
 });
