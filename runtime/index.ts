@@ -4,6 +4,7 @@
  */
 import { workerState } from './worker/state.js';
 import { ENV } from './ipc/messages.js';
+import type { MetricsSource } from './worker/app-metrics.js';
 
 /** True inside a worker launched by shoal. */
 export const isWorker: boolean = process.env[ENV.workerId] !== undefined && typeof process.send === 'function';
@@ -41,6 +42,27 @@ export function onShutdown(fn: () => unknown): () => void {
     if (i >= 0) hooks.splice(i, 1);
   };
 }
+
+/**
+ * The app's own prom-client metrics in the cluster's /metrics (see the
+ * README, "Metrics"). prom-client's default registry is found without this;
+ * an app with its own Registry passes it once:
+ *
+ *   import { metrics } from 'shoal';
+ *   metrics.register(registry);
+ *
+ * Every worker's values are then summed on each scrape (as prom-client's
+ * `aggregator` option says). Outside a cluster it only keeps the registry.
+ */
+export const metrics = {
+  register(registry: MetricsSource): void {
+    if (typeof (registry as { getMetricsAsJSON?: unknown } | null)?.getMetricsAsJSON !== 'function') {
+      throw new TypeError('metrics.register() takes a prom-client Registry (an object with getMetricsAsJSON())');
+    }
+    const list = workerState().registries;
+    if (!list.includes(registry)) list.push(registry);
+  },
+};
 
 /**
  * Sessions shared by every worker of the host (and, outside a cluster, kept

@@ -7,6 +7,7 @@ import { BALANCERS, DEFAULT_BALANCER, type BalancerName } from './scheduler/type
 import { GATE_BALANCERS, isGateBalancer } from './scheduler/gate.js';
 import { ShoalError } from './errors.js';
 import { DEFAULT_REDIS_OPTIONS } from './session/redis/link-options.js';
+import { checkAdmin, type AdminAddress } from './admin/address.js';
 
 export interface ShoalOptions {
   /** Absolute path of the app's entry file. */
@@ -90,6 +91,16 @@ export interface ShoalOptions {
   /** Sessions whose changes may wait for Redis (while it is away); past this, or redisQueueMemoryBytes, the queue is dropped and the host re-seeds Redis on return. */
   readonly redisQueueMax: number;
   readonly redisQueueMemoryBytes: number;
+  /** Where the admin HTTP server (/metrics, /livez, /readyz, /status) listens; undefined = off. */
+  readonly admin: AdminAddress | undefined;
+  /** Bearer token every admin request must carry; required when `admin` is not a loopback address. */
+  readonly adminToken: string | undefined;
+  /** How long a scrape waits for each worker's app metrics (and session figures) before leaving it out. */
+  readonly scrapeTimeoutMs: number;
+  /** Admin server: the whole request, and its headers, must arrive within these; headers are bounded in size. */
+  readonly adminRequestTimeoutMs: number;
+  readonly adminHeadersTimeoutMs: number;
+  readonly adminMaxHeaderBytes: number;
 }
 
 export const ACCEPT_MODES = ['kernel', 'handoff'] as const;
@@ -124,6 +135,10 @@ export const DEFAULTS = {
   redisQueueMax: DEFAULT_REDIS_OPTIONS.queueMax,
   redisQueueMemoryBytes: DEFAULT_REDIS_OPTIONS.queueMaxBytes,
   sessionsMode: 'replicated',
+  scrapeTimeoutMs: 500,
+  adminRequestTimeoutMs: 10_000,
+  adminHeadersTimeoutMs: 5_000,
+  adminMaxHeaderBytes: 8 * 1024,
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'name'>;
@@ -208,6 +223,13 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     redisCluster: input.redisCluster ?? false,
     redisQueueMax: int('--redis-queue-max', input.redisQueueMax ?? DEFAULTS.redisQueueMax, 1),
     redisQueueMemoryBytes: int('--redis-queue-memory', input.redisQueueMemoryBytes ?? DEFAULTS.redisQueueMemoryBytes, 1),
+    admin: input.admin === undefined ? undefined : Object.freeze({ ...input.admin }),
+    adminToken: input.adminToken,
+    scrapeTimeoutMs: int('--scrape-timeout', input.scrapeTimeoutMs ?? DEFAULTS.scrapeTimeoutMs, 1, 60_000),
+    adminRequestTimeoutMs: int('adminRequestTimeoutMs', input.adminRequestTimeoutMs ?? DEFAULTS.adminRequestTimeoutMs, 1),
+    adminHeadersTimeoutMs: int('adminHeadersTimeoutMs', input.adminHeadersTimeoutMs ?? DEFAULTS.adminHeadersTimeoutMs, 1),
+    adminMaxHeaderBytes: int('adminMaxHeaderBytes', input.adminMaxHeaderBytes ?? DEFAULTS.adminMaxHeaderBytes, 1024),
   };
+  if (o.admin) checkAdmin(o.admin, o.adminToken);
   return Object.freeze(o);
 }

@@ -60,6 +60,9 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'redis-queue-max': { type: 'string', what: 'a number of sessions such as 100000' },
   'redis-queue-memory': { type: 'string', what: 'a size such as 64M' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
+  admin: { type: 'string', what: '[HOST:]PORT, e.g. 9090 or 127.0.0.1:9090' },
+  'admin-token': { type: 'string', what: 'a token of at least 16 characters (SHOAL_ADMIN_TOKEN keeps it out of ps)' },
+  'scrape-timeout': { type: 'string', what: 'milliseconds' },
 };
 
 /** Every command with its flags; `help` takes a command name (`shoal help start`). */

@@ -10,8 +10,9 @@ import { ShoalError } from '../errors.js';
 import { availableCpus } from '../cpus.js';
 import { ACCEPT_MODES, resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
+import { parseAdminAddress } from '../admin/address.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -116,6 +117,9 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const sessionsMode = str('sessions', 'SHOAL_SESSIONS', 'sessions');
   const redisQueueMax = str('redis-queue-max', 'SHOAL_REDIS_QUEUE_MAX', 'redisQueueMax');
   const redisQueueMemory = str('redis-queue-memory', 'SHOAL_REDIS_QUEUE_MEMORY', 'redisQueueMemory');
+  const admin = str('admin', 'SHOAL_ADMIN', 'admin');
+  const adminToken = str('admin-token', 'SHOAL_ADMIN_TOKEN', 'adminToken');
+  const scrapeTimeout = str('scrape-timeout', undefined, 'scrapeTimeout');
   if (file.redisOptions !== undefined && (typeof file.redisOptions !== 'object' || file.redisOptions === null || Array.isArray(file.redisOptions))) {
     throw new ShoalError('SHOAL_ERR_BAD_CONFIG', configPath, '"redisOptions" must be an object of ioredis options');
   }
@@ -146,6 +150,9 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(redisQueueMax ? { redisQueueMax: parseCount(redisQueueMax[0], redisQueueMax[1]) } : {}),
     ...(redisQueueMemory ? { redisQueueMemoryBytes: parseSize(redisQueueMemory[0], redisQueueMemory[1]) } : {}),
     ...(file.redisOptions ? { redisOptions: file.redisOptions } : {}),
+    ...(admin ? { admin: parseAdminAddress(admin[0], admin[1]) } : {}),
+    ...(adminToken ? { adminToken: adminToken[0] } : {}),
+    ...(scrapeTimeout ? { scrapeTimeoutMs: parseMs(scrapeTimeout[0], scrapeTimeout[1]) } : {}),
     redisCluster: f['redis-cluster'] === true || env.SHOAL_REDIS_CLUSTER === '1' || file.redisCluster === true,
   });
 }

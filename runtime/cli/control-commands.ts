@@ -35,7 +35,8 @@ export function formatStatus(st: StatusReply): string {
   const rd = p.redis as { status: string; queued: number } | null | undefined;
   const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  port ${String(p.port)}  queued ${String(p.queued)}` +
     (hs ? `  sessions ${hs.sessions} (${kib(hs.bytes)})` : '') +
-    (rd ? `  redis ${rd.status}${rd.queued > 0 ? ` (${rd.queued} session${rd.queued === 1 ? '' : 's'} queued)` : ''}` : '') + '\n';
+    (rd ? `  redis ${rd.status}${rd.queued > 0 ? ` (${rd.queued} session${rd.queued === 1 ? '' : 's'} queued)` : ''}` : '') +
+    (typeof p.admin === 'string' ? `  admin ${p.admin}` : '') + '\n';
   const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', 'conns', 'inflight', 'req/s', 'elu', 'memory', 'sessions', 'sess data', 'repl p99'];
   const rows = st.workers.map((w) => [
     w.slot, w.id ?? '-', w.pid ?? '-', w.state, duration(w.uptimeMs), w.restarts, w.connections, w.inflight, w.rps, w.elu.toFixed(2), mib(w.rssBytes),

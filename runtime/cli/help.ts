@@ -8,7 +8,8 @@ import { ShoalError } from '../errors.js';
 const START_ENV = `Environment, for start (flags win over it, and it wins over shoal.config.json):
   PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_ACCEPT, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
   SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX,
-  SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS
+  SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS,
+  SHOAL_ADMIN, SHOAL_ADMIN_TOKEN
                         each as the flag of that name (SHOAL_REDIS_URL is --redis)
   SHOAL_LOG_LEVEL       the primary's log level (default info; --verbose makes it debug)
   NO_COLOR              no colours in the primary's log on a terminal
@@ -80,6 +81,11 @@ Options:
                         and this host re-seeds Redis with all its sessions when Redis is back
       --sessions MODE   with --redis: replicated (default: every host holds every session) or
                         distributed (Redis is the store; hosts cache, bounded by --max-sessions)
+      --admin [HOST:]PORT  serve /metrics, /livez, /readyz and /status over HTTP (default host
+                        127.0.0.1; another host needs a token); off by default
+      --admin-token T   every admin request must send 'Authorization: Bearer T' (16+ characters;
+                        prefer SHOAL_ADMIN_TOKEN or the config file: a flag shows in ps)
+      --scrape-timeout MS  how long /metrics waits for each worker's metrics (default 500)
       --verbose         debug logs, and stack traces on errors
 ${HELP_FLAG}
 ${START_ENV}${RUNTIME_ENV}${SIGNALS}`;

@@ -26,6 +26,17 @@ export interface ReplicaStats {
 }
 
 /**
+ * HTTP figures a worker folded since its last report (runtime/worker/http-stats.ts):
+ * responses per status class 1xx..5xx, durations per bucket (not
+ * cumulative; the last is +Inf) and their sum in seconds.
+ */
+export interface HttpDelta {
+  readonly codes: readonly number[];
+  readonly buckets: readonly number[];
+  readonly sum: number;
+}
+
+/**
  * Kernel accept (DESIGN.md, "Kernel accept"): how a worker gates its own
  * acceptor. It accepts while its load key stays within `slack` of the
  * cluster's floor (see runtime/scheduler/gate.ts); `rampMs` is what is left
@@ -74,6 +85,8 @@ export type ToWorker =
    * asked (down), so null only means this host has none.
    */
   | { shoal: 'sess-fetched'; req: number; id: string; state: SessionState | null; unavailable?: true }
+  /** A scrape: send the app's prom-client metrics. */
+  | { shoal: 'metrics'; req: number }
   /** Distributed mode: this host missed changes (a gap in the Redis log); forget the cached sessions, they are read again on demand. */
   | { shoal: 'sess-drop' };
 
@@ -99,9 +112,10 @@ export type ToPrimary =
    * requests in flight now, requests completed since the last report,
    * event-loop utilisation since the last report. `conns` is the worker's
    * open connections now; `accepted`, the ones it took from the shared socket
-   * since the last report; `paused`, whether its acceptor sits out (kernel accept).
+   * since the last report; `paused`, whether its acceptor sits out (kernel accept);
+   * `http`, the per-request figures since the last report, when there are any.
    */
-  | { shoal: 'load'; closed: number; inflight: number; done: number; elu: number; rss: number; conns: number; accepted: number; paused: boolean }
+  | { shoal: 'load'; closed: number; inflight: number; done: number; elu: number; rss: number; conns: number; accepted: number; paused: boolean; http?: HttpDelta }
   /** The acceptor is closed (after `unaccept`): this worker takes nothing more from the shared socket. */
   | { shoal: 'unaccepted' }
   /** The handle of an `echo`, sent back. */
@@ -122,6 +136,12 @@ export type ToPrimary =
   | { shoal: 'sess-synced' }
   /** Answer to sess-probe. */
   | { shoal: 'sess-stats'; probe: number; stats: ReplicaStats }
+  /**
+   * Answer to scrape `req`: the app's metrics as prom-client's
+   * getMetricsAsJSON() gives them, or null and the error. `final`: sent
+   * unasked before a graceful exit (the counters as they end).
+   */
+  | { shoal: 'metrics'; req: number; metrics: unknown[] | null; error?: string; final?: true }
   /** A request names a session this replica does not hold (evicted here, or never seen by this host): ask for it. */
   | { shoal: 'sess-fetch'; req: number; id: string; min?: string };
 
@@ -167,4 +187,6 @@ export const ENV = {
   sessionsShared: 'SHOAL_SESSIONS_SHARED',
   /** '1': report busy and idle edges at once (least-load holds connections for the first idle worker). */
   edges: 'SHOAL_REPORT_EDGES',
+  /** Set when the primary scrapes the app's metrics (--admin): how long it waits for an answer. */
+  scrapeMs: 'SHOAL_SCRAPE_MS',
 } as const;

@@ -44,7 +44,7 @@ export function startHealthChecks(opts: ShoalOptions, supervisor: Supervisor, di
         w.replacing = true;
         log.warn({ worker: w.id, rssBytes: w.rss, maxMemoryBytes: opts.maxMemoryBytes }, 'worker over the memory limit; replacing it gracefully');
         supervisor.replace(slot).then(
-          ({ old }) => (old ? supervisor.retire(old) : undefined),
+          ({ old }) => { supervisor.countRestart('memory'); return old ? supervisor.retire(old) : undefined; },
           (e: Error) => { w.replacing = false; log.error({ worker: w.id, err: e.message }, 'could not start a replacement for the worker over its memory limit'); },
         );
       }

@@ -15,11 +15,8 @@ import type { Logger } from '../log.js';
 import type { ShoalOptions } from '../options.js';
 import type { StartFailure } from '../control/app-site.js';
 import type { ControlEvent } from '../control/protocol.js';
-import type { SessionHub } from '../session/hub.js';
-import type { RedisLink } from '../session/redis/link.js';
-import { redactUrl } from '../session/redis/link-options.js';
-import type { Dispatcher } from './dispatcher.js';
-import type { KernelAccept } from './kernel-accept.js';
+import { Buckets } from '../metrics/totals.js';
+import { ClusterModel, type ClusterState, type ModelParts } from './cluster-state.js';
 import type { Slot, Supervisor } from './supervisor.js';
 
 /** A message fit for one line (tsx's syntax errors span several). */
@@ -36,40 +33,30 @@ function tooMany(workers: number): string | undefined {
   return `${workers} workers is more than twice the ${cpus} CPU${cpus === 1 ? '' : 's'} this host lets shoal use: they will compete for CPU time, and one per CPU is usually best`;
 }
 
-/** What the operations act on and report. */
-export interface OperationsParts {
-  readonly supervisor: Supervisor;
-  readonly dispatcher: Dispatcher;
-  readonly hub: SessionHub;
-  readonly log: Logger;
-  readonly link?: RedisLink | undefined;
-  readonly kernel?: KernelAccept | undefined;
-  /** The served port's address, once bound. */
-  readonly address: () => { port: number } | undefined;
-}
+/** What the operations act on and report: the model's parts (but the options, given apart) and a logger. */
+export type OperationsParts = Omit<ModelParts, 'opts'> & { readonly log: Logger };
+
+/** Bounds of the reload duration histogram, seconds: a reload takes each worker's start-up and drain. */
+export const RELOAD_BUCKETS = [1, 2.5, 5, 10, 30, 60, 120, 300] as const;
 
 export class Operations {
   readonly #opts: ShoalOptions;
   readonly #supervisor: Supervisor;
-  readonly #dispatcher: Dispatcher;
-  readonly #hub: SessionHub;
-  readonly #link: RedisLink | undefined;
-  readonly #kernel: KernelAccept | undefined;
   readonly #log: Logger;
-  readonly #address: OperationsParts['address'];
-  readonly #startedAt = Date.now();
   #busy: string | undefined;
+  readonly #reloads = { done: 0, failed: 0, refused: 0 };
+  readonly #reloadDurations = new Buckets(RELOAD_BUCKETS);
+  /** The cluster's state as every view reads it (status, the admin server, the metrics). */
+  readonly model: ClusterModel;
 
   constructor(opts: ShoalOptions, parts: OperationsParts) {
     this.#opts = opts;
     this.#log = parts.log;
-    this.#kernel = parts.kernel;
-    this.#address = parts.address;
-    const { supervisor, dispatcher, hub, link } = parts;
-    this.#hub = hub;
-    this.#link = link;
-    this.#supervisor = supervisor;
-    this.#dispatcher = dispatcher;
+    this.#supervisor = parts.supervisor;
+    this.model = new ClusterModel({ opts, ...parts }, {
+      operation: () => this.#busy ?? null,
+      reloads: () => ({ ...this.#reloads, duration: this.#reloadDurations.figures() }),
+    });
   }
 
   async #exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -79,50 +66,9 @@ export class Operations {
   }
 
   /** The cluster's state; session figures come from each worker's own replica (waits up to statusProbeTimeoutMs for them). */
-  async status(cluster = false): Promise<Record<string, unknown>> {
-    if (cluster && !this.#link) throw new ShoalError('SHOAL_ERR_NO_REDIS');
-    const replicas = await this.#hub.probe(this.#opts.statusProbeTimeoutMs);
-    const now = Date.now();
-    const hub = this.#hub.stats();
-    const hosts = cluster ? await this.#link!.hosts() : undefined;
-    return {
-      ...(hosts ? { hosts } : {}),
-      primary: {
-        pid: process.pid,
-        name: this.#opts.name,
-        uptimeMs: now - this.#startedAt,
-        balancer: this.#opts.balancer,
-        accept: this.#kernel?.mode ?? 'handoff',
-        ...(this.#kernel?.fallback ? { acceptFallback: this.#kernel.fallback } : {}),
-        kernelAccepted: this.#kernel?.accepted ?? 0,
-        port: this.#address()?.port ?? null,
-        queued: this.#dispatcher.queued,
-        unacknowledged: this.#dispatcher.unacknowledged,
-        operation: this.#busy ?? null,
-        ...this.#dispatcher.stats,
-        sessions: { sessions: hub.sessions, bytes: hub.bytes, expired: hub.expired, evicted: hub.evicted, dropped: hub.dropped },
-        redis: this.#link ? { url: redactUrl(this.#opts.redisUrl!), prefix: this.#opts.redisPrefix, mode: this.#opts.sessionsMode, host: this.#link.hostId, ...this.#link.stats() } : null,
-      },
-      workers: this.#supervisor.slots.map((s) => {
-        const w = s.worker;
-        return {
-          slot: s.n,
-          id: w?.id ?? null,
-          pid: w?.pid ?? null,
-          state: s.givenUp ? 'failed' : w?.status ?? 'restarting',
-          uptimeMs: w ? now - w.startedAt : 0,
-          restarts: s.restarts,
-          connections: w?.load.conns ?? 0,
-          ...(w && this.#kernel?.pausedOf(w) !== undefined ? { acceptPaused: this.#kernel.pausedOf(w) } : {}),
-          inflight: w?.load.inflight ?? 0,
-          rps: w ? w.requestsPerSecond(now) : 0,
-          elu: w ? Math.round(w.load.elu * 1000) / 1000 : 0,
-          rssBytes: w?.rss ?? 0,
-          sessions: (w && replicas.get(w.id)) ?? null,
-          ...(s.lastError ? { error: s.lastError } : {}),
-        };
-      }),
-    };
+  async status(cluster = false): Promise<ClusterState> {
+    if (cluster && !this.model.shared) throw new ShoalError('SHOAL_ERR_NO_REDIS');
+    return this.model.read({ probeTimeoutMs: this.#opts.statusProbeTimeoutMs, cluster });
   }
 
   scale(to: string): Promise<Record<string, unknown>> {
@@ -161,9 +107,13 @@ export class Operations {
     const done = { replaced: 0 };
     try {
       const result = { ...await this.#exclusive('a reload', () => this.#reload(parallel, progress, done)), ms: Date.now() - t0 };
+      this.#reloads.done++;
+      this.#reloadDurations.observe(result.ms / 1000);
       this.#log.info(result, 'reload done');
       return result;
     } catch (e) {
+      if (isShoalError(e) && e.code === 'SHOAL_ERR_BUSY') this.#reloads.refused++;
+      else { this.#reloads.failed++; this.#reloadDurations.observe((Date.now() - t0) / 1000); }
       const app = isShoalError(e) ? e.app : undefined;
       this.#log.error({ err: (e as Error).message, code: isShoalError(e) ? e.code : undefined, ...(app ? { app } : {}), replaced: done.replaced, ms: Date.now() - t0 }, 'reload failed');
       throw e;

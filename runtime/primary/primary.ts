@@ -37,6 +37,7 @@ import { Ports } from './ports.js';
 import { Operations } from './operations.js';
 import { Supervisor, type SupervisorEvents } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
+import type { Admin } from '../admin/admin.js';
 
 const TS_ENTRY = /\.(c|m)?tsx?$/;
 
@@ -86,6 +87,7 @@ export function forkSpec(opts: ShoalOptions, address: net.AddressInfo | undefine
       ...(opts.redisUrl === undefined ? {} : { [ENV.sessionsShared]: '1' }),
       ...(opts.balancer === 'least-load' ? { [ENV.edges]: '1' } : {}),
       ...(opts.waitReady ? { [ENV.waitReady]: '1' } : {}),
+      ...(opts.admin ? { [ENV.scrapeMs]: String(opts.scrapeTimeoutMs) } : {}),
     },
   };
 }
@@ -134,6 +136,12 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   });
   if (opts.port !== undefined) {
     try { await ports.serve(opts.port); } catch (e) { control.close(); throw e; }
+  }
+  // Bound before any worker forks: a bad admin address fails the start with a usage error.
+  let admin: Admin | undefined;
+  if (opts.admin) {
+    const { openAdmin } = await import('../admin/admin.js');
+    try { admin = await openAdmin({ ...opts, admin: opts.admin }, log); } catch (e) { ports.close(); control.close(); throw e; }
   }
   const address = (): net.AddressInfo | undefined => ports.listener?.address;
   const portControl = {
@@ -194,6 +202,8 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       await link?.close();
       hub.close();
       control?.close();
+      // Last: until here /readyz answers 'not ready: stopping', and /livez still 200.
+      await admin?.close();
       log.info({ code }, 'stopped');
       finish(code);
       return code;
@@ -224,13 +234,16 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       // A usage error found only once the app ran (a port it cannot have) exits as usage errors do.
       void stop('fatal', err.usage ? 2 : 1, true);
     },
+    metrics: (w, m) => admin?.collector.received(w, m),
   };
   const supervisor = new Supervisor(opts, forkSpec(opts, address()), log, { dispatcher, hub, events, ports: portControl, accept: kernel });
   log.info({ entry: opts.entry, workers: opts.workers, port: address()?.port ?? null, portFrom: opts.port === undefined ? 'the app' : 'options', host: address()?.address ?? opts.host ?? null, balancer: opts.balancer, accept: opts.accept, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
-  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address });
+  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address, admin: admin?.url });
+  const o = ops;
+  admin?.serve({ model: o.model, status: () => o.status(), workers: () => supervisor.workers });
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   // The host's sessions come from Redis before any worker takes traffic (a client whose session
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.

@@ -12,6 +12,7 @@ import { startFailure } from '../control/app-site.js';
 import { ShoalError } from '../errors.js';
 import type { ShoalOptions } from '../options.js';
 import type { Handlers, ToPrimary } from '../ipc/messages.js';
+import { HttpTotals } from '../metrics/totals.js';
 import { restartDelay } from './backoff.js';
 import type { SessionHub } from '../session/hub.js';
 import { isSessionKey } from '../session/validate.js';
@@ -47,7 +48,19 @@ export interface SupervisorEvents {
   allReady(): void;
   /** The cluster cannot run: the first start failed, or every slot gave up. */
   fatal(err: ShoalError, detail: string): void;
+  /** A worker's answer to a metrics scrape (only when the admin server runs). */
+  metrics?(w: WorkerProcess, m: Extract<ToPrimary, { shoal: 'metrics' }>): void;
 }
+
+/**
+ * Why a worker was started in place of another that stopped without being
+ * asked to (reloads and scaling are not restarts): it exited or was killed
+ * after it was ready (crash), before (start), shoal killed it for not
+ * answering (hang), it grew over --max-memory (memory), or the app closed its
+ * own server (app-close).
+ */
+export const RESTART_REASONS = ['crash', 'start', 'hang', 'memory', 'app-close'] as const;
+export type RestartReason = (typeof RESTART_REASONS)[number];
 
 /** The shell's view of an exit: the code, or 128 + the signal number. */
 export const exitCodeOf = (code: number | null, signal: NodeJS.Signals | null): number | null =>
@@ -71,6 +84,8 @@ export class Supervisor {
   readonly #events: SupervisorEvents;
   readonly #slots: Slot[] = [];
   readonly #handlers: Handlers<ToPrimary, [WorkerProcess, unknown]>;
+  /** Every worker's HTTP figures, per slot, from the load reports. */
+  readonly http = new HttpTotals();
   readonly #exits = new Map<WorkerProcess, Promise<void>>();
   readonly #readyWaiters = new Map<WorkerProcess, Waiter>();
   /** Workers started to replace another (reload): a failed start is reported, not restarted. */
@@ -81,6 +96,8 @@ export class Supervisor {
   #started = false;
   #stopping = false;
   readonly #accept: AcceptControl | undefined;
+  /** Restarts since the cluster started, by reason (only grows: slots scaled away keep theirs here). */
+  readonly #restarts = Object.fromEntries(RESTART_REASONS.map((r) => [r, 0])) as Record<RestartReason, number>;
 
   constructor(opts: ShoalOptions, spec: ForkSpec, log: Logger, parts: SupervisorParts) {
     const { dispatcher, hub, events, ports, accept } = parts;
@@ -109,6 +126,7 @@ export class Supervisor {
         w.load.elu = m.elu;
         w.countDone(m.done);
         w.rss = m.rss;
+        if (m.http) this.http.add(w.slot, m.http);
         this.#accept?.reported(w, m.paused, m.accepted);
         d.loadChanged(w);
       },
@@ -126,6 +144,7 @@ export class Supervisor {
       },
       'other-listen': (m, w) => { this.#otherListen(w, m.port); },
       ...portRequests(ports, (e) => this.#events.fatal(e, '')),
+      metrics: (m, w) => this.#events.metrics?.(w, m),
       fatal: (m, w) => { w.fatal = { message: m.message, ...(m.stack ? { stack: m.stack } : {}) }; },
     };
   }
@@ -135,6 +154,14 @@ export class Supervisor {
   }
 
   get slots(): readonly Slot[] { return this.#slots; }
+
+  /** The cluster is stopping (from the first step of a stop to the end). */
+  get stopping(): boolean { return this.#stopping; }
+
+  get restartsByReason(): Readonly<Record<RestartReason, number>> { return { ...this.#restarts }; }
+
+  /** Counts a restart this class does not start itself (health.ts replaces a worker over its memory limit). */
+  countRestart(reason: RestartReason): void { this.#restarts[reason]++; }
 
   start(): void {
     for (let n = 1; n <= this.#opts.workers; n++) this.addSlot();
@@ -329,6 +356,7 @@ export class Supervisor {
     }
     w.releaseStderr();
     slot.restarts++;
+    this.#restarts[w.replaceOnExit ? 'app-close' : w.hungSince !== undefined ? 'hang' : wasStarting ? 'start' : 'crash']++;
     const delay = restartDelay(slot.failures, this.#opts.restartDelayMs, this.#opts.restartDelayMaxMs);
     this.#log.info({ slot: slot.n, delayMs: delay, attempt: slot.failures }, 'restarting worker');
     slot.timer = setTimeout(() => this.#fill(slot), delay);

@@ -14,6 +14,7 @@
 import net from 'node:net';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { HttpStats } from './http-stats.js';
 import type { WorkerState } from './state.js';
 
 interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
@@ -69,6 +70,9 @@ export const ELU_MIN_WINDOW_MS = 50;
  */
 export const KERNEL_REPORT_MS = 25;
 
+/** In kernel accept, the shortest wait of a batch that nothing urgent opened (see #changed()). */
+export const KERNEL_LEAD_MS = 2;
+
 /**
  * Resident memory is read at most this often (it costs a read of
  * /proc/self/stat): the memory limit acts on it, and a second is quick
@@ -91,11 +95,15 @@ export class Intake {
   #lastReportAt = 0;
   #lastBusyAt = 0;
   #lastIdleAt = 0;
+  /** When the last request in flight ended (-Infinity: none yet). */
+  #idleSince = -Infinity;
   #connections = 0;
   /** Connections taken from the shared socket since the last report (kernel accept). */
   #accepted = 0;
   #lastPaused = false;
   #soon: NodeJS.Immediate | undefined;
+  /** Per-request status classes and durations, sent with the reports. */
+  readonly #http = new HttpStats();
   /** Called when a connection of this worker closes (the acceptor's gate re-decides). */
   onLoad: () => void = () => {};
   /** Called when a request starts or ends: only least-load's gate looks at requests. */
@@ -142,7 +150,16 @@ export class Intake {
     if (this.#scheduled) return;
     const wait = this.#lastReportAt + this.#windowMs - performance.now();
     const fire = (): void => { this.#scheduled = undefined; this.report(0); };
+    // In kernel accept no change is urgent (a pause reports itself): a new connection's report
+    // waits a little, so that its first request, which usually follows at once, is the batch.
+    if (!this.#edges && wait < KERNEL_LEAD_MS) { this.#scheduled = setTimeout(fire, KERNEL_LEAD_MS); return; }
     this.#scheduled = wait <= 0 ? setImmediate(fire) : setTimeout(fire, wait);
+  }
+
+  #cancelScheduled(): void {
+    const t = this.#scheduled;
+    this.#scheduled = undefined;
+    if (t) { clearTimeout(t as NodeJS.Timeout); clearImmediate(t as NodeJS.Immediate); }
   }
 
   /**
@@ -154,11 +171,18 @@ export class Intake {
    */
   #busy(): void {
     if (this.#inflight !== 1) return;
-    if (!this.#edges) { this.#changed(); return; }
     const now = performance.now();
+    if (!this.#edges) {
+      // Nothing waits for the edge (kernel accept). But the first request after a quiet spell is
+      // reported before its handler runs, so that a worker blocking in it shows it in flight;
+      // under load (never idle that long) requests wait for the batch.
+      if (now - this.#idleSince < this.#windowMs) { this.#changed(); return; }
+      this.#cancelScheduled();
+      this.report(0);
+      return;
+    }
     // Its own throttle: it must not hold back the report of this request's end, which is what
-    // tells the primary the worker is free again.
-    // Throttled, it still goes out with the next batch.
+    // tells the primary the worker is free again. Throttled, it goes out with the next batch.
     if (now - this.#lastBusyAt < EDGE_REPORT_MIN_MS) { this.#changed(); return; }
     this.#lastBusyAt = now;
     this.report(0, false);
@@ -194,16 +218,19 @@ export class Intake {
   /** Counts requests of an adopted server, and marks them Connection: close while draining. */
   track(server: net.Server): void {
     server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      const t0 = performance.now();
       this.#inflight++;
       if (this.#state.draining) res.shouldKeepAlive = false;
       this.#open.add(res);
       this.#busy();
       this.onRequest?.();
       res.once('close', () => {
+        this.#http.end(t0, res);
         this.#inflight--;
         this.#done++;
         this.#open.delete(res);
         this.onRequest?.();
+        if (this.#inflight === 0) this.#idleSince = performance.now();
         // Idle again: say so at once (a primary may be holding a connection for the first idle
         // worker); other changes wait for the throttle.
         if (this.#edges && this.#inflight === 0 && performance.now() - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
@@ -324,9 +351,11 @@ export class Intake {
       // It opens /proc/self/stat: out of descriptors (EMFILE) it throws. The last figure stands.
       try { this.#rss = process.memoryUsage.rss(); } catch { /* kept */ }
     }
+    // Every counted response also counts in `done`, so its figures never wait for a quiet tick.
+    const http = this.#http.take();
     this.#state.send({
       shoal: 'load', closed: this.#takeClosed(), inflight: this.#inflight, done, elu: this.#eluValue, rss: this.#rss,
-      conns: this.#connections, accepted, paused,
+      conns: this.#connections, accepted, paused, ...(http ? { http } : {}),
     });
   }
 }

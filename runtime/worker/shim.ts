@@ -10,6 +10,7 @@
  */
 import { interceptListen } from './servers.js';
 import { Acceptor } from './acceptor.js';
+import { AppMetrics } from './app-metrics.js';
 import { drain } from './drain.js';
 import { Intake } from './intake.js';
 import { connectionBudget, openFileLimit } from './fd-limit.js';
@@ -29,6 +30,8 @@ function main(): void {
   const intake = new Intake(state, reportMs, process.env[ENV.edges] === '1');
   intake.budget = connectionBudget(openFileLimit());
   const acceptor = new Acceptor(intake, state);
+  const scrapeMs = Number(process.env[ENV.scrapeMs]);
+  const appMetrics = new AppMetrics(state, process.argv[1], scrapeMs > 0 ? scrapeMs : undefined);
   const waitReady = process.env[ENV.waitReady] === '1';
   const family = process.env[ENV.host]?.includes(':') ? 'IPv6' : 'IPv4';
   let announced = false;
@@ -77,6 +80,7 @@ function main(): void {
   const retire = async (timeoutMs: number): Promise<void> => {
     if (state.draining) return;
     await drain(state, intake, acceptor, timeoutMs);
+    await appMetrics.final();
     process.exit(0);
   };
 
@@ -100,6 +104,7 @@ function main(): void {
       if (m.error || !handle) w?.reject(listenError(m.error ?? { message: 'no descriptor came with the answer', code: 'EINVAL' }));
       else w?.resolve(handle);
     },
+    metrics: (m) => appMetrics.answer(m.req),
     'sess-sync': session,
     'sess-delta': session,
     'sess-ack': session,

@@ -6,6 +6,7 @@
  */
 import type net from 'node:net';
 import type { Replica } from '../session/replica.js';
+import type { MetricsSource } from './app-metrics.js';
 
 export interface WorkerState {
   /** Servers the app listened with on the shoal port, in listen order; the first open one takes connections. */
@@ -16,6 +17,8 @@ export interface WorkerState {
   readonly shutdownHooks: (() => unknown)[];
   /** ready() was called (matters with --wait-ready). */
   readyCalled: boolean;
+  /** prom-client registries the app passed to metrics.register(), read when the primary scrapes. */
+  readonly registries: MetricsSource[];
   /** This process's session replica: set up by the shim in a worker, created on first use outside a cluster. */
   sessions?: Replica;
   /** Sends a message to the primary, or does nothing outside a cluster. */
@@ -31,6 +34,7 @@ export function workerState(): WorkerState {
     draining: false,
     shutdownHooks: [],
     readyCalled: false,
+    registries: [],
     send: (msg) => { if (process.connected && process.send) process.send(msg); },
   };
   return g[KEY];

@@ -1,0 +1,50 @@
+/**
+ * What the admin server answers, each a view of the cluster's one state
+ * (primary/cluster-state.ts); none computes anything of its own.
+ *
+ *   /         the list of endpoints (the dashboard comes here later)
+ *   /livez    200 while the primary runs
+ *   /readyz   200 while a worker is ready and the cluster is not stopping, else 503;
+ *             ?verbose adds the reason
+ *   /status   exactly what `shoal status --json` prints
+ *   /metrics  Prometheus text: shoal's own metrics and the app's, summed over workers
+ */
+import type { ClusterState } from '../primary/cluster-state.js';
+import { readiness } from '../primary/readiness.js';
+import { text, type Reply, type Route } from './server.js';
+
+export interface AdminViews {
+  /** The state now, without asking the workers (cheap: probes call it often). */
+  snapshot(): ClusterState;
+  /** What `shoal status` gets. */
+  status(): Promise<ClusterState>;
+  /** The metrics text and its content type. */
+  metrics(): Promise<{ type: string; body: string }>;
+}
+
+const INDEX = `shoal admin
+  /livez    200 while the primary runs
+  /readyz   200 while at least one worker is ready and the cluster is not stopping (?verbose: why)
+  /status   the cluster's state, as 'shoal status --json' prints it
+  /metrics  Prometheus metrics: shoal's and the app's, summed over workers
+`;
+
+/** `views` is undefined for the moment between the server's bind and the rest of the primary's start. */
+export function adminRoutes(views: () => AdminViews | undefined): Map<string, Route> {
+  const starting = text(503, 'starting\n');
+  const withViews = (fn: (v: AdminViews, q: URLSearchParams) => Reply | Promise<Reply>): Route => (q) => {
+    const v = views();
+    return v ? fn(v, q) : starting;
+  };
+  return new Map<string, Route>([
+    ['/', () => text(200, INDEX)],
+    ['/livez', () => text(200, 'ok\n')],
+    ['/readyz', (q) => {
+      const v = views();
+      const r = v ? readiness(v.snapshot()) : { ready: false, reason: 'not ready: starting' };
+      return text(r.ready ? 200 : 503, q.has('verbose') ? `${r.reason}\n` : r.ready ? 'ok\n' : 'not ready\n');
+    }],
+    ['/status', withViews(async (v) => ({ status: 200, type: 'application/json; charset=utf-8', body: `${JSON.stringify({ ok: true, ...await v.status() })}\n` }))],
+    ['/metrics', withViews(async (v) => ({ status: 200, ...await v.metrics() }))],
+  ]);
+}
