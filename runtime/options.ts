@@ -89,6 +89,21 @@ export interface ShoalOptions {
   /** Sessions whose changes may wait for Redis (while it is away); past this, or redisQueueMemoryBytes, the queue is dropped and the host re-seeds Redis on return. */
   readonly redisQueueMax: number;
   readonly redisQueueMemoryBytes: number;
+  /**
+   * Tag each line of app output with its worker (`[w3] `, `[w3 err] `) on its
+   * way through the primary: true always, false never, undefined on a terminal
+   * only (off one, the app's lines pass unchanged: its JSON stays parseable).
+   */
+  readonly logPrefix: boolean | undefined;
+  /** `shoal logs`: lines of stdout and stderr kept per worker, and bytes of their text. */
+  readonly logLines: number;
+  readonly logMemoryBytes: number;
+  /** Exited workers whose lines are kept (the most recent), so a replaced worker's last lines can still be read. */
+  readonly logKeepExited: number;
+  /** Longer lines are cut in the buffer (they pass through whole). */
+  readonly logLineMaxBytes: number;
+  /** App output waiting for a slow reader of the primary's stdout (or stderr) past which its lines are dropped, counted. */
+  readonly logPassMaxBytes: number;
 }
 
 export const ACCEPT_MODES = ['kernel', 'handoff'] as const;
@@ -123,6 +138,11 @@ export const DEFAULTS = {
   redisQueueMax: DEFAULT_REDIS_OPTIONS.queueMax,
   redisQueueMemoryBytes: DEFAULT_REDIS_OPTIONS.queueMaxBytes,
   sessionsMode: 'replicated',
+  logLines: 1_000,
+  logMemoryBytes: 1024 * 1024,
+  logKeepExited: 5,
+  logLineMaxBytes: 16 * 1024,
+  logPassMaxBytes: 1024 * 1024,
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
@@ -207,6 +227,12 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     redisCluster: input.redisCluster ?? false,
     redisQueueMax: int('--redis-queue-max', input.redisQueueMax ?? DEFAULTS.redisQueueMax, 1),
     redisQueueMemoryBytes: int('--redis-queue-memory', input.redisQueueMemoryBytes ?? DEFAULTS.redisQueueMemoryBytes, 1),
+    logPrefix: input.logPrefix,
+    logLines: int('--log-lines', input.logLines ?? DEFAULTS.logLines, 1),
+    logMemoryBytes: int('--log-memory', input.logMemoryBytes ?? DEFAULTS.logMemoryBytes, 1),
+    logKeepExited: int('logKeepExited', input.logKeepExited ?? DEFAULTS.logKeepExited, 0),
+    logLineMaxBytes: int('logLineMaxBytes', input.logLineMaxBytes ?? DEFAULTS.logLineMaxBytes, 1),
+    logPassMaxBytes: int('logPassMaxBytes', input.logPassMaxBytes ?? DEFAULTS.logPassMaxBytes, 1),
   };
   return Object.freeze(o);
 }

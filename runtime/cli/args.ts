@@ -60,6 +60,9 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   'redis-queue-max': { type: 'string', what: 'a number of sessions such as 100000' },
   'redis-queue-memory': { type: 'string', what: 'a size such as 64M' },
   'queue-timeout': { type: 'string', what: 'milliseconds' },
+  'log-prefix': { type: 'boolean' },
+  'log-lines': { type: 'string', what: 'a number of lines such as 1000' },
+  'log-memory': { type: 'string', what: 'a size such as 1M' },
 };
 
 /** Every command with its flags; `help` takes a command name (`shoal help start`). */

@@ -10,6 +10,8 @@ const START_ENV = `Environment, for start (flags win over it, and it wins over s
   SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX,
   SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS
                         each as the flag of that name (SHOAL_REDIS_URL is --redis)
+  SHOAL_LOG_PREFIX      1: tag each line of app output with its worker off a terminal too
+                        (as --log-prefix); 0: never, not even on a terminal
   SHOAL_LOG_LEVEL       the primary's log level (default info; --verbose makes it debug)
   NO_COLOR              no colours in the primary's log on a terminal
 `;
@@ -79,6 +81,10 @@ Options:
                         and this host re-seeds Redis with all its sessions when Redis is back
       --sessions MODE   with --redis: replicated (default: every host holds every session) or
                         distributed (Redis is the store; hosts cache, bounded by --max-sessions)
+      --log-prefix      tag each line of app output with its worker ([w3] , [w3 err] ) off a
+                        terminal too (on one it always is); off one, lines pass unchanged
+      --log-lines N     lines of output kept per worker for 'shoal logs' (default 1000)
+      --log-memory SIZE and their size per worker (default 1M); the last 5 exited workers' are kept too
       --verbose         debug logs, and stack traces on errors
 ${HELP_FLAG}
 ${START_ENV}${RUNTIME_ENV}${SIGNALS}`;

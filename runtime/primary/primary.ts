@@ -27,6 +27,7 @@ import type { ShoalOptions } from '../options.js';
 import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
 import { startControlServer, type ControlHandler } from '../control/server.js';
+import { createOutputs, type Outputs } from '../logs/outputs.js';
 import { SessionHub } from '../session/hub.js';
 import { RedisLink } from '../session/redis/link.js';
 import { redactUrl } from '../session/redis/link-options.js';
@@ -40,13 +41,14 @@ import type { ForkSpec } from './worker-process.js';
 
 const TS_ENTRY = /\.(c|m)?tsx?$/;
 
-export function forkSpec(opts: ShoalOptions, address: net.AddressInfo): ForkSpec {
+export function forkSpec(opts: ShoalOptions, address: net.AddressInfo, output: Outputs): ForkSpec {
   const execArgv = ['--import', new URL('../worker/shim.js', import.meta.url).href];
   if (TS_ENTRY.test(opts.entry)) execArgv.push('--import', import.meta.resolve('tsx'));
   return {
     entry: opts.entry,
     appArgs: opts.appArgs,
     execArgv,
+    output,
     env: {
       ...process.env,
       PORT: String(address.port),
@@ -81,6 +83,11 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   ensureRuntimeDir(dir);
   let control: net.Server | undefined;
   let ops: Operations | undefined;
+  const outputs = createOutputs({
+    lines: opts.logLines, bytes: opts.logMemoryBytes, keepExited: opts.logKeepExited,
+    maxLineBytes: opts.logLineMaxBytes, passMaxBytes: opts.logPassMaxBytes,
+    prefix: { stdout: opts.logPrefix ?? process.stdout.isTTY === true, stderr: opts.logPrefix ?? process.stderr.isTTY === true },
+  }, (note) => log.warn(note, `app output dropped: the primary's ${note.stream} was not read fast enough (the lines are still in 'shoal logs')`));
   const handle: ControlHandler = async (req, progress) => {
     if (!ops) throw new ShoalError('SHOAL_ERR_BUSY', 'start-up');
     const o = ops;
@@ -169,7 +176,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       rps: ws.reduce((n, w) => n + w.requestsPerSecond(), 0), sessions: hub.store.size,
     };
   };
-  const supervisor = new Supervisor(opts, forkSpec(opts, address), log, dispatcher, hub, {
+  const supervisor = new Supervisor(opts, forkSpec(opts, address, outputs), log, dispatcher, hub, {
     allReady: () => {
       const host = address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : (address.address === '0.0.0.0' ? 'localhost' : address.address);
       log.info({ workers: opts.workers, port: address.port, url: `http://${host}:${address.port}` }, 'cluster ready');
