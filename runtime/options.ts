@@ -104,6 +104,8 @@ export interface ShoalOptions {
   readonly logLineMaxBytes: number;
   /** App output waiting for a slow reader of the primary's stdout (or stderr) past which its lines are dropped, counted. */
   readonly logPassMaxBytes: number;
+  /** Lines waiting for a slow `shoal logs -f` past which they are dropped for it, counted. */
+  readonly logFollowMaxBytes: number;
 }
 
 export const ACCEPT_MODES = ['kernel', 'handoff'] as const;
@@ -143,6 +145,7 @@ export const DEFAULTS = {
   logKeepExited: 5,
   logLineMaxBytes: 16 * 1024,
   logPassMaxBytes: 1024 * 1024,
+  logFollowMaxBytes: 1024 * 1024,
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'port' | 'name'>;
@@ -233,6 +236,7 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     logKeepExited: int('logKeepExited', input.logKeepExited ?? DEFAULTS.logKeepExited, 0),
     logLineMaxBytes: int('logLineMaxBytes', input.logLineMaxBytes ?? DEFAULTS.logLineMaxBytes, 1),
     logPassMaxBytes: int('logPassMaxBytes', input.logPassMaxBytes ?? DEFAULTS.logPassMaxBytes, 1),
+    logFollowMaxBytes: int('logFollowMaxBytes', input.logFollowMaxBytes ?? DEFAULTS.logFollowMaxBytes, 1),
   };
   return Object.freeze(o);
 }

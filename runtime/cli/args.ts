@@ -27,6 +27,15 @@ export const CONTROL_FLAGS: Record<string, FlagSpec> = {
   json: { type: 'boolean' },
 };
 export const STATUS_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, cluster: { type: 'boolean' } };
+/** As tail's: -n is the number of lines, so the cluster's name has no short form here. */
+export const LOGS_FLAGS: Record<string, FlagSpec> = {
+  ...GLOBAL_FLAGS,
+  name: { type: 'string', what: 'a cluster name' },
+  json: { type: 'boolean' },
+  lines: { type: 'string', alias: 'n', what: 'a number of lines' },
+  follow: { type: 'boolean', alias: 'f' },
+  worker: { type: 'string', what: "a worker id, as 'shoal status' shows it" },
+};
 export const RELOAD_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, parallel: { type: 'string', what: 'how many workers to replace at once' } };
 
 export const NEW_FLAGS: Record<string, FlagSpec> = {
@@ -67,7 +76,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
 
 /** Every command with its flags; `help` takes a command name (`shoal help start`). */
 export const COMMANDS: Record<string, Record<string, FlagSpec>> = {
-  start: START_FLAGS, status: STATUS_FLAGS, stop: CONTROL_FLAGS, scale: CONTROL_FLAGS, reload: RELOAD_FLAGS, new: NEW_FLAGS, help: GLOBAL_FLAGS,
+  start: START_FLAGS, status: STATUS_FLAGS, stop: CONTROL_FLAGS, scale: CONTROL_FLAGS, reload: RELOAD_FLAGS, logs: LOGS_FLAGS, new: NEW_FLAGS, help: GLOBAL_FLAGS,
 };
 
 /** The flags of `command` (the global ones before it); an unknown command is refused before its flags are read. */

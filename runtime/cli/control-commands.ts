@@ -1,12 +1,13 @@
 /**
- * `shoal status | stop | scale | reload`: talk to a running primary over its
- * control socket. Readable on a terminal, JSON with --json; failures are
- * thrown, for report.ts to print.
+ * `shoal status | stop | scale | reload | logs`: talk to a running primary
+ * over its control socket. Readable on a terminal, JSON with --json;
+ * failures are thrown, for report.ts to print.
  */
 import { ShoalError } from '../errors.js';
 import { controlRequest } from '../control/client.js';
 import type { ControlEvent, ControlReply, ControlRequest } from '../control/protocol.js';
 import type { Parsed } from './args.js';
+import { logsCommand } from './logs.js';
 import { ControlFailure } from './report.js';
 
 interface WorkerRow {
@@ -91,7 +92,7 @@ function requestFor(p: Parsed): ControlRequest {
       if (typeof k !== 'string' || !/^\d+$/.test(k) || Number(k) < 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--parallel', String(k), 'a whole number of at least 1');
       return { cmd: 'reload', parallel: Number(k) };
     }
-    default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', String(p.command), 'start, status, stop, scale, reload');
+    default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', String(p.command), 'start, status, stop, scale, reload, logs');
   }
 }
 
@@ -99,6 +100,7 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
   const json = p.flags.json === true;
   const name = typeof p.flags.name === 'string' ? p.flags.name : undefined;
   if (p.command !== 'scale' && p.positionals.length > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', String(p.command), p.positionals.join(' '), 'no arguments (use --name to pick a cluster)');
+  if (p.command === 'logs') return logsCommand(p, env);
   const req = requestFor(p);
   const reply: ControlReply = await controlRequest(name, req, (e) => out(json ? `${JSON.stringify(e)}\n` : describeEvent(e)), env);
   if (!reply.ok) throw new ControlFailure(reply);

@@ -27,6 +27,8 @@ const OVERVIEW = `shoal: a self-balancing cluster runtime for Node.js web apps
 Usage:
   shoal start <entry> [options] [-- app args]   run <entry> clustered
   shoal status [--cluster] [--json] [--name N]  workers, load and state of a running cluster
+  shoal logs [-n LINES] [-f] [--worker ID] [--json] [--name N]
+                                                the workers' last lines of output; -f follows
   shoal reload [--parallel K] [--json] [--name N]
                                                 replace every worker, without failing a request
   shoal scale N|+N|-N [--json] [--name N]       change the number of workers
@@ -35,18 +37,20 @@ Usage:
   shoal --help | --version
 
 'shoal <command> --help' (or 'shoal help <command>') shows a command's options.
-Control commands (status, reload, scale, stop) find the cluster by --name, or the only one running.
+Control commands (status, logs, reload, scale, stop) find the cluster by --name, or the only one running.
 
 ${START_ENV}${RUNTIME_ENV}${SIGNALS}`;
 
 const HELP_FLAG = '  -h, --help            this help\n';
 
-const CONTROL_OPTIONS = `  -n, --name NAME       the cluster (default: the only one running)
-      --json            print JSON: the reply, or for any failure {"ok":false,"error":{"code","message"}}
+const COMMON_OPTIONS = `      --json            print JSON: the reply, or for any failure {"ok":false,"error":{"code","message"}}
       --verbose         stack traces on errors
 ${HELP_FLAG}
 Environment:
 ${RUNTIME_ENV}`;
+
+const CONTROL_OPTIONS = `  -n, --name NAME       the cluster (default: the only one running)
+${COMMON_OPTIONS}`;
 
 const START = `Usage: shoal start <entry> [options] [-- app args]
 
@@ -99,6 +103,19 @@ Options:
       --cluster         also every host sharing this cluster's Redis
 ${CONTROL_OPTIONS}`;
 
+const LOGS = `Usage: shoal logs [-n LINES] [-f] [--worker ID] [--json] [--name N]
+
+Prints the last lines of the workers' stdout and stderr that the primary keeps (per worker,
+and for the last exited workers), oldest first, each tagged with its time (UTC), worker and
+stream:  12:00:01.123 w3 stderr | the line
+
+Options:
+  -n, --lines LINES     how many lines (default 100; 0 with -f: only new ones)
+  -f, --follow          then print new lines as they come, until Ctrl-C (exit 130)
+      --worker ID       only this worker's lines (its id, as status shows it: 3 or w3)
+      --name NAME       the cluster (default: the only one running)
+${COMMON_OPTIONS}`;
+
 const RELOAD = `Usage: shoal reload [--parallel K] [--json] [--name N]
 
 Replaces every worker with one running the code now on disk, without failing a request:
@@ -140,7 +157,7 @@ Options:
       --verbose         stack traces on errors
 ${HELP_FLAG}`;
 
-const BY_COMMAND: Record<string, string> = { start: START, status: STATUS, reload: RELOAD, scale: SCALE, stop: STOP, new: NEW };
+const BY_COMMAND: Record<string, string> = { start: START, status: STATUS, logs: LOGS, reload: RELOAD, scale: SCALE, stop: STOP, new: NEW };
 
 /** The overview without a command, else that command's help; an unknown command is a usage error. */
 export function helpFor(command?: string): string {

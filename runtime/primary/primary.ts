@@ -26,8 +26,9 @@ import { ENV } from '../ipc/messages.js';
 import type { ShoalOptions } from '../options.js';
 import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
-import { startControlServer, type ControlHandler } from '../control/server.js';
+import { startControlServer, type ControlHandler, type ControlServer } from '../control/server.js';
 import { createOutputs, type Outputs } from '../logs/outputs.js';
+import { serveLogs } from '../logs/serve.js';
 import { SessionHub } from '../session/hub.js';
 import { RedisLink } from '../session/redis/link.js';
 import { redactUrl } from '../session/redis/link-options.js';
@@ -81,14 +82,15 @@ export interface RunningPrimary {
 export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<RunningPrimary> {
   const dir = runtimeDir();
   ensureRuntimeDir(dir);
-  let control: net.Server | undefined;
+  let control: ControlServer | undefined;
   let ops: Operations | undefined;
   const outputs = createOutputs({
     lines: opts.logLines, bytes: opts.logMemoryBytes, keepExited: opts.logKeepExited,
     maxLineBytes: opts.logLineMaxBytes, passMaxBytes: opts.logPassMaxBytes,
     prefix: { stdout: opts.logPrefix ?? process.stdout.isTTY === true, stderr: opts.logPrefix ?? process.stderr.isTTY === true },
   }, (note) => log.warn(note, `app output dropped: the primary's ${note.stream} was not read fast enough (the lines are still in 'shoal logs')`));
-  const handle: ControlHandler = async (req, progress) => {
+  const handle: ControlHandler = async (req, progress, channel) => {
+    if (req.cmd === 'logs') return serveLogs(outputs.store, req, channel, opts.name, opts.logFollowMaxBytes);
     if (!ops) throw new ShoalError('SHOAL_ERR_BUSY', 'start-up');
     const o = ops;
     switch (req.cmd) {
@@ -158,6 +160,8 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       dispatcher.abandonQueue();
       await link?.close();
       hub.close();
+      // Followers of `shoal logs -f` are told the cluster stopped, and their connections end.
+      outputs.store.close();
       control?.close();
       log.info({ code }, 'stopped');
       finish(code);
