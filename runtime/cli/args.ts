@@ -26,7 +26,7 @@ export const CONTROL_FLAGS: Record<string, FlagSpec> = {
   name: { type: 'string', alias: 'n', what: 'a cluster name' },
   json: { type: 'boolean' },
 };
-export const STATUS_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, cluster: { type: 'boolean' } };
+export const STATUS_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, cluster: { type: 'boolean' }, watch: { type: 'boolean' } };
 /** As tail's: -n is the number of lines, so the cluster's name has no short form here. */
 export const LOGS_FLAGS: Record<string, FlagSpec> = {
   ...GLOBAL_FLAGS,

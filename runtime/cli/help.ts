@@ -26,7 +26,8 @@ const OVERVIEW = `shoal: a self-balancing cluster runtime for Node.js web apps
 
 Usage:
   shoal start <entry> [options] [-- app args]   run <entry> clustered
-  shoal status [--cluster] [--json] [--name N]  workers, load and state of a running cluster
+  shoal status [--cluster] [--watch] [--json] [--name N]
+                                                workers, load and state of a running cluster
   shoal logs [-n LINES] [-f] [--worker ID] [--json] [--name N]
                                                 the workers' last lines of output; -f follows
   shoal reload [--parallel K] [--json] [--name N]
@@ -93,7 +94,7 @@ Options:
 ${HELP_FLAG}
 ${START_ENV}${RUNTIME_ENV}${SIGNALS}`;
 
-const STATUS = `Usage: shoal status [--cluster] [--json] [--name N]
+const STATUS = `Usage: shoal status [--cluster] [--watch] [--json] [--name N]
 
 Shows the primary (pid, uptime, balancer, port, queued connections, sessions, Redis) and
 each worker (slot, id, pid, state, uptime, restarts, connections, in-flight requests,
@@ -101,6 +102,9 @@ requests/s, event-loop utilisation, memory, sessions, replication lag).
 
 Options:
       --cluster         also every host sharing this cluster's Redis
+      --watch           again every second until Ctrl-C: redrawn in place on a terminal,
+                        one table after another (a blank line between) elsewhere, one JSON
+                        reply per line with --json; exits 1 if the cluster stops
 ${CONTROL_OPTIONS}`;
 
 const LOGS = `Usage: shoal logs [-n LINES] [-f] [--worker ID] [--json] [--name N]

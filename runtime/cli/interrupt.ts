@@ -1,8 +1,8 @@
 /**
- * For the commands that run until they are told to end (`logs -f`): Ctrl-C
- * (SIGINT) or SIGTERM ends them quietly, with the code a shell gives a tool
- * killed by that signal (128 + its number: 130 for Ctrl-C), as the closed
- * pipe's 141 does (see main.ts). The signal is
+ * For the commands that run until they are told to end (`logs -f`, `status
+ * --watch`): Ctrl-C (SIGINT) or SIGTERM ends them quietly, with the code a
+ * shell gives a tool killed by that signal (128 + its number: 130 for
+ * Ctrl-C), as the closed pipe's 141 does (see main.ts). The signal is
  * caught rather than left to kill the process, so that what was already
  * written still reaches stdout.
  */
