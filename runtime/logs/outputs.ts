@@ -3,6 +3,8 @@
  * them, one bounded passage to each of the primary's own streams, and per
  * worker a tap on its stdout and one on its stderr (held back until ready).
  */
+import type { Logger } from 'pino';
+import type { ShoalOptions } from '../options.js';
 import { LogStore, type LogBounds, type WorkerLog } from './buffer.js';
 import { Passage, type DropNote, type OutStream } from './passage.js';
 import { StreamTap } from './tap.js';
@@ -49,4 +51,17 @@ export function createOutputs(o: OutputsOptions, onDropped: (note: DropNote) => 
       return { stdout: tap('stdout'), stderr: tap('stderr', STDERR_HOLD_BYTES), log };
     },
   };
+}
+
+/**
+ * The cluster's outputs as its options ask: each of the primary's streams is
+ * tagged when it is a terminal, unless logPrefix says otherwise; what could not
+ * be passed on is logged once the stream has room again.
+ */
+export function outputsFor(opts: ShoalOptions, log: Logger): Outputs {
+  return createOutputs({
+    lines: opts.logLines, bytes: opts.logMemoryBytes, keepExited: opts.logKeepExited,
+    maxLineBytes: opts.logLineMaxBytes, passMaxBytes: opts.logPassMaxBytes,
+    prefix: { stdout: opts.logPrefix ?? process.stdout.isTTY === true, stderr: opts.logPrefix ?? process.stderr.isTTY === true },
+  }, (note) => log.warn(note, `app output dropped: the primary's ${note.stream} was not read fast enough (the lines are still in 'shoal logs')`));
 }

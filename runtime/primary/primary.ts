@@ -27,7 +27,7 @@ import type { ShoalOptions } from '../options.js';
 import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
 import { startControlServer, type ControlHandler, type ControlServer } from '../control/server.js';
-import { createOutputs, type Outputs } from '../logs/outputs.js';
+import { outputsFor, type Outputs } from '../logs/outputs.js';
 import { serveLogs } from '../logs/serve.js';
 import { SessionHub } from '../session/hub.js';
 import { RedisLink } from '../session/redis/link.js';
@@ -84,11 +84,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   ensureRuntimeDir(dir);
   let control: ControlServer | undefined;
   let ops: Operations | undefined;
-  const outputs = createOutputs({
-    lines: opts.logLines, bytes: opts.logMemoryBytes, keepExited: opts.logKeepExited,
-    maxLineBytes: opts.logLineMaxBytes, passMaxBytes: opts.logPassMaxBytes,
-    prefix: { stdout: opts.logPrefix ?? process.stdout.isTTY === true, stderr: opts.logPrefix ?? process.stderr.isTTY === true },
-  }, (note) => log.warn(note, `app output dropped: the primary's ${note.stream} was not read fast enough (the lines are still in 'shoal logs')`));
+  const outputs = outputsFor(opts, log);
   const handle: ControlHandler = async (req, progress, channel) => {
     if (req.cmd === 'logs') return serveLogs(outputs.store, req, channel, opts.name, opts.logFollowMaxBytes);
     if (!ops) throw new ShoalError('SHOAL_ERR_BUSY', 'start-up');
