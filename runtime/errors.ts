@@ -40,6 +40,8 @@ export const ERRORS = {
     ? `no shoal cluster named '${name}' is running (no control socket ${name}.sock in ${dir}); ${running ? `running: ${running}, pick one with --name` : `start it with 'shoal start <entry> --name ${name}'`}`
     : `no shoal cluster is running (no control socket in ${dir}); start one with 'shoal start <entry>'`)),
   SHOAL_ERR_AMBIGUOUS_CLUSTER: spec(true, (names) => `several shoal clusters are running (${names}); pick one with --name`),
+  SHOAL_ERR_UNKNOWN_WORKER: spec(true, (id, known) => `no lines of worker ${id} are kept in this cluster (workers with lines: ${known}); 'shoal status' shows the running workers' ids`),
+  SHOAL_ERR_CLUSTER_STOPPED: spec(false, (name) => `the cluster '${name}' stopped`),
   SHOAL_ERR_CONTROL_LOST: spec(false, (name) => `the cluster '${name}' closed the control connection before answering`),
   SHOAL_ERR_CONTROL_BAD_REQUEST: spec(false, (why) => `bad control request: ${why}`),
   SHOAL_ERR_INTERNAL: spec(false, (why) => `internal error: ${why}`),

@@ -101,6 +101,23 @@ export interface ShoalOptions {
   readonly adminRequestTimeoutMs: number;
   readonly adminHeadersTimeoutMs: number;
   readonly adminMaxHeaderBytes: number;
+  /**
+   * Tag each line of app output with its worker (`[w3] `, `[w3 err] `) on its
+   * way through the primary: true always, false never, undefined on a terminal
+   * only (off one, the app's lines pass unchanged: its JSON stays parseable).
+   */
+  readonly logPrefix: boolean | undefined;
+  /** `shoal logs`: lines of stdout and stderr kept per worker, and bytes of their text. */
+  readonly logLines: number;
+  readonly logMemoryBytes: number;
+  /** Exited workers whose lines are kept (the most recent), so a replaced worker's last lines can still be read. */
+  readonly logKeepExited: number;
+  /** Longer lines are cut in the buffer (they pass through whole). */
+  readonly logLineMaxBytes: number;
+  /** App output waiting for a slow reader of the primary's stdout (or stderr) past which its lines are dropped, counted. */
+  readonly logPassMaxBytes: number;
+  /** Lines waiting for a slow `shoal logs -f` past which they are dropped for it, counted. */
+  readonly logFollowMaxBytes: number;
 }
 
 export const ACCEPT_MODES = ['kernel', 'handoff'] as const;
@@ -139,6 +156,12 @@ export const DEFAULTS = {
   adminRequestTimeoutMs: 10_000,
   adminHeadersTimeoutMs: 5_000,
   adminMaxHeaderBytes: 8 * 1024,
+  logLines: 1_000,
+  logMemoryBytes: 1024 * 1024,
+  logKeepExited: 5,
+  logLineMaxBytes: 16 * 1024,
+  logPassMaxBytes: 1024 * 1024,
+  logFollowMaxBytes: 1024 * 1024,
 } as const;
 
 export type ShoalOptionsInput = Partial<ShoalOptions> & Pick<ShoalOptions, 'entry' | 'workers' | 'name'>;
@@ -229,6 +252,13 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     adminRequestTimeoutMs: int('adminRequestTimeoutMs', input.adminRequestTimeoutMs ?? DEFAULTS.adminRequestTimeoutMs, 1),
     adminHeadersTimeoutMs: int('adminHeadersTimeoutMs', input.adminHeadersTimeoutMs ?? DEFAULTS.adminHeadersTimeoutMs, 1),
     adminMaxHeaderBytes: int('adminMaxHeaderBytes', input.adminMaxHeaderBytes ?? DEFAULTS.adminMaxHeaderBytes, 1024),
+    logPrefix: input.logPrefix,
+    logLines: int('--log-lines', input.logLines ?? DEFAULTS.logLines, 1),
+    logMemoryBytes: int('--log-memory', input.logMemoryBytes ?? DEFAULTS.logMemoryBytes, 1),
+    logKeepExited: int('logKeepExited', input.logKeepExited ?? DEFAULTS.logKeepExited, 0),
+    logLineMaxBytes: int('logLineMaxBytes', input.logLineMaxBytes ?? DEFAULTS.logLineMaxBytes, 1),
+    logPassMaxBytes: int('logPassMaxBytes', input.logPassMaxBytes ?? DEFAULTS.logPassMaxBytes, 1),
+    logFollowMaxBytes: int('logFollowMaxBytes', input.logFollowMaxBytes ?? DEFAULTS.logFollowMaxBytes, 1),
   };
   if (o.admin) checkAdmin(o.admin, o.adminToken);
   return Object.freeze(o);

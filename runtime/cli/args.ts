@@ -26,7 +26,16 @@ export const CONTROL_FLAGS: Record<string, FlagSpec> = {
   name: { type: 'string', alias: 'n', what: 'a cluster name' },
   json: { type: 'boolean' },
 };
-export const STATUS_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, cluster: { type: 'boolean' } };
+export const STATUS_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, cluster: { type: 'boolean' }, watch: { type: 'boolean' } };
+/** As tail's: -n is the number of lines, so the cluster's name has no short form here. */
+export const LOGS_FLAGS: Record<string, FlagSpec> = {
+  ...GLOBAL_FLAGS,
+  name: { type: 'string', what: 'a cluster name' },
+  json: { type: 'boolean' },
+  lines: { type: 'string', alias: 'n', what: 'a number of lines' },
+  follow: { type: 'boolean', alias: 'f' },
+  worker: { type: 'string', what: "a worker id, as 'shoal status' shows it" },
+};
 export const RELOAD_FLAGS: Record<string, FlagSpec> = { ...CONTROL_FLAGS, parallel: { type: 'string', what: 'how many workers to replace at once' } };
 
 export const NEW_FLAGS: Record<string, FlagSpec> = {
@@ -63,11 +72,14 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   admin: { type: 'string', what: '[HOST:]PORT, e.g. 9090 or 127.0.0.1:9090' },
   'admin-token': { type: 'string', what: 'a token of at least 16 characters (SHOAL_ADMIN_TOKEN keeps it out of ps)' },
   'scrape-timeout': { type: 'string', what: 'milliseconds' },
+  'log-prefix': { type: 'boolean' },
+  'log-lines': { type: 'string', what: 'a number of lines such as 1000' },
+  'log-memory': { type: 'string', what: 'a size such as 1M' },
 };
 
 /** Every command with its flags; `help` takes a command name (`shoal help start`). */
 export const COMMANDS: Record<string, Record<string, FlagSpec>> = {
-  start: START_FLAGS, status: STATUS_FLAGS, stop: CONTROL_FLAGS, scale: CONTROL_FLAGS, reload: RELOAD_FLAGS, new: NEW_FLAGS, help: GLOBAL_FLAGS,
+  start: START_FLAGS, status: STATUS_FLAGS, stop: CONTROL_FLAGS, scale: CONTROL_FLAGS, reload: RELOAD_FLAGS, logs: LOGS_FLAGS, new: NEW_FLAGS, help: GLOBAL_FLAGS,
 };
 
 /** The flags of `command` (the global ones before it); an unknown command is refused before its flags are read. */

@@ -12,7 +12,7 @@ import { ACCEPT_MODES, resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 import { parseAdminAddress } from '../admin/address.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout', 'logPrefix', 'logLines', 'logMemory'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -64,6 +64,22 @@ function parseCount(v: string, flag: string): number {
 function parseMs(v: string, flag: string): number {
   if (!/^\d+$/.test(v)) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a whole number of milliseconds');
   return Number(v);
+}
+
+/**
+ * Whether to tag app output with its worker: --log-prefix forces it, as does
+ * SHOAL_LOG_PREFIX=1 (0 turns it off, on a terminal too), then the config
+ * file's logPrefix; undefined leaves it to whether the output is a terminal.
+ */
+function logPrefix(flag: boolean, env: NodeJS.ProcessEnv, file: ConfigFile, configPath: string): boolean | undefined {
+  if (flag) return true;
+  const v = env.SHOAL_LOG_PREFIX;
+  if (v !== undefined && v !== '') {
+    if (v !== '0' && v !== '1') throw new ShoalError('SHOAL_ERR_BAD_VALUE', 'SHOAL_LOG_PREFIX', v, '1 (tag every line with its worker) or 0 (never)');
+    return v === '1';
+  }
+  if (file.logPrefix !== undefined && typeof file.logPrefix !== 'boolean') throw new ShoalError('SHOAL_ERR_BAD_CONFIG', configPath, '"logPrefix" must be true or false');
+  return file.logPrefix;
 }
 
 /** Checks the entry exists and is a readable file; returns its absolute path. */
@@ -120,6 +136,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const admin = str('admin', 'SHOAL_ADMIN', 'admin');
   const adminToken = str('admin-token', 'SHOAL_ADMIN_TOKEN', 'adminToken');
   const scrapeTimeout = str('scrape-timeout', undefined, 'scrapeTimeout');
+  const logLines = str('log-lines', undefined, 'logLines');
+  const logMemory = str('log-memory', undefined, 'logMemory');
   if (file.redisOptions !== undefined && (typeof file.redisOptions !== 'object' || file.redisOptions === null || Array.isArray(file.redisOptions))) {
     throw new ShoalError('SHOAL_ERR_BAD_CONFIG', configPath, '"redisOptions" must be an object of ioredis options');
   }
@@ -154,5 +172,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     ...(adminToken ? { adminToken: adminToken[0] } : {}),
     ...(scrapeTimeout ? { scrapeTimeoutMs: parseMs(scrapeTimeout[0], scrapeTimeout[1]) } : {}),
     redisCluster: f['redis-cluster'] === true || env.SHOAL_REDIS_CLUSTER === '1' || file.redisCluster === true,
+    logPrefix: logPrefix(f['log-prefix'] === true, env, file, configPath),
+    ...(logLines ? { logLines: parseCount(logLines[0], logLines[1]) } : {}),
+    ...(logMemory ? { logMemoryBytes: parseSize(logMemory[0], logMemory[1]) } : {}),
   });
 }

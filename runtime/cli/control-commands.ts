@@ -1,13 +1,15 @@
 /**
- * `shoal status | stop | scale | reload`: talk to a running primary over its
- * control socket. Readable on a terminal, JSON with --json; failures are
- * thrown, for report.ts to print.
+ * `shoal status | stop | scale | reload | logs`: talk to a running primary
+ * over its control socket. Readable on a terminal, JSON with --json;
+ * failures are thrown, for report.ts to print.
  */
 import { ShoalError } from '../errors.js';
 import { controlRequest } from '../control/client.js';
 import type { ControlEvent, ControlReply, ControlRequest } from '../control/protocol.js';
 import type { Parsed } from './args.js';
+import { logsCommand } from './logs.js';
 import { ControlFailure } from './report.js';
+import { WATCH_INTERVAL_MS, watchStatus } from './watch.js';
 
 interface WorkerRow {
   slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number;
@@ -66,6 +68,12 @@ export function formatHosts(hosts: HostRow[], now = Date.now()): string {
   return `\nhosts sharing this cluster's redis (${hosts.length}; * = this one)\n${line(cols)}${rows.map(line).join('')}`;
 }
 
+/** What `status` prints for a reply: the table, and the hosts with --cluster. */
+function statusText(req: ControlRequest, reply: ControlReply): string {
+  const hosts = req.cmd === 'status' && req.cluster ? formatHosts((reply as unknown as { hosts: HostRow[] }).hosts) : '';
+  return formatStatus(reply as unknown as StatusReply) + hosts;
+}
+
 function describeEvent(e: ControlEvent): string {
   switch (e.event) {
     case 'starting': return `slot ${String(e.slot)}: starting a new worker (replacing worker ${String(e.old)})\n`;
@@ -92,7 +100,7 @@ function requestFor(p: Parsed): ControlRequest {
       if (typeof k !== 'string' || !/^\d+$/.test(k) || Number(k) < 1) throw new ShoalError('SHOAL_ERR_BAD_VALUE', '--parallel', String(k), 'a whole number of at least 1');
       return { cmd: 'reload', parallel: Number(k) };
     }
-    default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', String(p.command), 'start, status, stop, scale, reload');
+    default: throw new ShoalError('SHOAL_ERR_UNKNOWN_COMMAND', String(p.command), 'start, status, stop, scale, reload, logs');
   }
 }
 
@@ -100,17 +108,18 @@ export async function controlCommand(p: Parsed, env = process.env): Promise<numb
   const json = p.flags.json === true;
   const name = typeof p.flags.name === 'string' ? p.flags.name : undefined;
   if (p.command !== 'scale' && p.positionals.length > 0) throw new ShoalError('SHOAL_ERR_BAD_VALUE', String(p.command), p.positionals.join(' '), 'no arguments (use --name to pick a cluster)');
+  if (p.command === 'logs') return logsCommand(p, env);
   const req = requestFor(p);
+  if (req.cmd === 'status' && p.flags.watch === true) {
+    return watchStatus(name, req, (r) => statusText(req, r), { json, tty: process.stdout.isTTY === true, intervalMs: WATCH_INTERVAL_MS, env });
+  }
   const reply: ControlReply = await controlRequest(name, req, (e) => out(json ? `${JSON.stringify(e)}\n` : describeEvent(e)), env);
   if (!reply.ok) throw new ControlFailure(reply);
   // On stderr in both modes: it is for the person, and stdout stays the reply alone.
   if (typeof reply.warning === 'string') process.stderr.write(`shoal: warning: ${reply.warning}\n`);
   if (json) { out(`${JSON.stringify(reply)}\n`); return 0; }
   switch (req.cmd) {
-    case 'status':
-      out(formatStatus(reply as unknown as StatusReply));
-      if (req.cluster) out(formatHosts((reply as unknown as { hosts: HostRow[] }).hosts));
-      break;
+    case 'status': out(statusText(req, reply)); break;
     case 'stop': out('stopped\n'); break;
     case 'scale': out(`scaled from ${String(reply.from)} to ${String(reply.to)} workers\n`); break;
     case 'reload': out(`reloaded: ${String(reply.replaced)} workers replaced${typeof reply.ms === 'number' ? ` in ${(reply.ms / 1000).toFixed(1)} s` : ''}\n`); break;

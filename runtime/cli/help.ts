@@ -11,6 +11,8 @@ const START_ENV = `Environment, for start (flags win over it, and it wins over s
   SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS,
   SHOAL_ADMIN, SHOAL_ADMIN_TOKEN
                         each as the flag of that name (SHOAL_REDIS_URL is --redis)
+  SHOAL_LOG_PREFIX      1: tag each line of app output with its worker off a terminal too
+                        (as --log-prefix); 0: never, not even on a terminal
   SHOAL_LOG_LEVEL       the primary's log level (default info; --verbose makes it debug)
   NO_COLOR              no colours in the primary's log on a terminal
 `;
@@ -25,7 +27,10 @@ const OVERVIEW = `shoal: a self-balancing cluster runtime for Node.js web apps
 
 Usage:
   shoal start <entry> [options] [-- app args]   run <entry> clustered
-  shoal status [--cluster] [--json] [--name N]  workers, load and state of a running cluster
+  shoal status [--cluster] [--watch] [--json] [--name N]
+                                                workers, load and state of a running cluster
+  shoal logs [-n LINES] [-f] [--worker ID] [--json] [--name N]
+                                                the workers' last lines of output; -f follows
   shoal reload [--parallel K] [--json] [--name N]
                                                 replace every worker, without failing a request
   shoal scale N|+N|-N [--json] [--name N]       change the number of workers
@@ -34,18 +39,20 @@ Usage:
   shoal --help | --version
 
 'shoal <command> --help' (or 'shoal help <command>') shows a command's options.
-Control commands (status, reload, scale, stop) find the cluster by --name, or the only one running.
+Control commands (status, logs, reload, scale, stop) find the cluster by --name, or the only one running.
 
 ${START_ENV}${RUNTIME_ENV}${SIGNALS}`;
 
 const HELP_FLAG = '  -h, --help            this help\n';
 
-const CONTROL_OPTIONS = `  -n, --name NAME       the cluster (default: the only one running)
-      --json            print JSON: the reply, or for any failure {"ok":false,"error":{"code","message"}}
+const COMMON_OPTIONS = `      --json            print JSON: the reply, or for any failure {"ok":false,"error":{"code","message"}}
       --verbose         stack traces on errors
 ${HELP_FLAG}
 Environment:
 ${RUNTIME_ENV}`;
+
+const CONTROL_OPTIONS = `  -n, --name NAME       the cluster (default: the only one running)
+${COMMON_OPTIONS}`;
 
 const START = `Usage: shoal start <entry> [options] [-- app args]
 
@@ -86,11 +93,15 @@ Options:
       --admin-token T   every admin request must send 'Authorization: Bearer T' (16+ characters;
                         prefer SHOAL_ADMIN_TOKEN or the config file: a flag shows in ps)
       --scrape-timeout MS  how long /metrics waits for each worker's metrics (default 500)
+      --log-prefix      tag each line of app output with its worker ([w3] , [w3 err] ) off a
+                        terminal too (on one it always is); off one, lines pass unchanged
+      --log-lines N     lines of output kept per worker for 'shoal logs' (default 1000)
+      --log-memory SIZE and their size per worker (default 1M); the last 5 exited workers' are kept too
       --verbose         debug logs, and stack traces on errors
 ${HELP_FLAG}
 ${START_ENV}${RUNTIME_ENV}${SIGNALS}`;
 
-const STATUS = `Usage: shoal status [--cluster] [--json] [--name N]
+const STATUS = `Usage: shoal status [--cluster] [--watch] [--json] [--name N]
 
 Shows the primary (pid, uptime, balancer, port, queued connections, sessions, Redis) and
 each worker (slot, id, pid, state, uptime, restarts, connections, in-flight requests,
@@ -98,7 +109,23 @@ requests/s, event-loop utilisation, memory, sessions, replication lag).
 
 Options:
       --cluster         also every host sharing this cluster's Redis
+      --watch           again every second until Ctrl-C: redrawn in place on a terminal,
+                        one table after another (a blank line between) elsewhere, one JSON
+                        reply per line with --json; exits 1 if the cluster stops
 ${CONTROL_OPTIONS}`;
+
+const LOGS = `Usage: shoal logs [-n LINES] [-f] [--worker ID] [--json] [--name N]
+
+Prints the last lines of the workers' stdout and stderr that the primary keeps (per worker,
+and for the last exited workers), oldest first, each tagged with its time (UTC), worker and
+stream:  12:00:01.123 w3 stderr | the line
+
+Options:
+  -n, --lines LINES     how many lines (default 100; 0 with -f: only new ones)
+  -f, --follow          then print new lines as they come, until Ctrl-C (exit 130)
+      --worker ID       only this worker's lines (its id, as status shows it: 3 or w3)
+      --name NAME       the cluster (default: the only one running)
+${COMMON_OPTIONS}`;
 
 const RELOAD = `Usage: shoal reload [--parallel K] [--json] [--name N]
 
@@ -141,7 +168,7 @@ Options:
       --verbose         stack traces on errors
 ${HELP_FLAG}`;
 
-const BY_COMMAND: Record<string, string> = { start: START, status: STATUS, reload: RELOAD, scale: SCALE, stop: STOP, new: NEW };
+const BY_COMMAND: Record<string, string> = { start: START, status: STATUS, logs: LOGS, reload: RELOAD, scale: SCALE, stop: STOP, new: NEW };
 
 /** The overview without a command, else that command's help; an unknown command is a usage error. */
 export function helpFor(command?: string): string {

@@ -18,7 +18,7 @@ function version(): string {
 }
 
 /** The control commands, which print JSON with --json whatever happens. */
-const CONTROL = new Set(['status', 'stop', 'scale', 'reload']);
+const CONTROL = new Set(['status', 'stop', 'scale', 'reload', 'logs']);
 
 export async function main(argv: readonly string[], env = process.env, cwd = process.cwd()): Promise<number> {
   const verbose = argv.includes('--verbose');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { ShoalError } from '../errors.js';
 import { listClusterNames, runtimeDir, socketPath } from './paths.js';
-import type { ControlEvent, ControlReply, ControlRequest } from './protocol.js';
+import { isStreaming, type ControlEvent, type ControlReply, type ControlRequest } from './protocol.js';
 
 /**
  * Whether a cluster answers on the socket. A socket file nobody listens on
@@ -46,12 +46,23 @@ export async function resolveSocket(name: string | undefined, env = process.env)
   return { name: names[0]!, path: socketPath(dir, names[0]!) };
 }
 
+/**
+ * Sends `req` to the cluster and resolves with its final reply, calling
+ * `onEvent` for each progress line before it. `signal` ends the request
+ * early (Ctrl-C on `logs -f`): the connection is closed, which is how the
+ * primary learns that the client is gone, and the promise rejects with the
+ * signal's reason.
+ */
 export async function controlRequest(
-  name: string | undefined, req: ControlRequest, onEvent: (e: ControlEvent) => void = () => {}, env = process.env,
+  name: string | undefined, req: ControlRequest, onEvent: (e: ControlEvent) => void = () => {}, env = process.env, signal?: AbortSignal,
 ): Promise<ControlReply> {
   const target = await resolveSocket(name, env);
   return new Promise((resolve, reject) => {
     const sock = net.connect(target.path);
+    let failed = false;
+    const abort = (): void => { failed = true; sock.destroy(); reject(signal!.reason); };
+    if (signal?.aborted) { abort(); return; }
+    signal?.addEventListener('abort', abort, { once: true });
     let buf = '';
     let final: ControlReply | undefined;
     sock.setEncoding('utf8');
@@ -67,15 +78,16 @@ export async function controlRequest(
         else onEvent(msg as ControlEvent);
       }
     });
-    let failed = false;
     sock.once('error', (err: NodeJS.ErrnoException) => {
       failed = true;
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') void noSuchCluster(target.name, env).then(reject);
       else reject(err);
     });
     sock.once('close', () => {
+      signal?.removeEventListener('abort', abort);
       if (final) resolve(final);
-      else if (!failed) reject(new ShoalError('SHOAL_ERR_CONTROL_LOST', target.name));
+      // A stream ends only when the cluster does: a primary killed outright sends no reply first.
+      else if (!failed) reject(new ShoalError(isStreaming(req) ? 'SHOAL_ERR_CLUSTER_STOPPED' : 'SHOAL_ERR_CONTROL_LOST', target.name));
     });
   });
 }

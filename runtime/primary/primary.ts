@@ -26,7 +26,9 @@ import { ENV } from '../ipc/messages.js';
 import type { ShoalOptions } from '../options.js';
 import { createScheduler } from '../scheduler/index.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../control/paths.js';
-import { startControlServer, type ControlHandler } from '../control/server.js';
+import { startControlServer, type ControlHandler, type ControlServer } from '../control/server.js';
+import { outputsFor, type Outputs } from '../logs/outputs.js';
+import { serveLogs } from '../logs/serve.js';
 import { SessionHub } from '../session/hub.js';
 import { RedisLink } from '../session/redis/link.js';
 import { redactUrl } from '../session/redis/link-options.js';
@@ -67,13 +69,14 @@ class EveryError {
  * shim as SHOAL_PORT); without one, PORT stays unset, as under `node app.js`,
  * and SHOAL_PORT=auto: the port is the one the app's first listen asks for.
  */
-export function forkSpec(opts: ShoalOptions, address: net.AddressInfo | undefined): ForkSpec {
+export function forkSpec(opts: ShoalOptions, address: net.AddressInfo | undefined, output: Outputs): ForkSpec {
   const execArgv = ['--import', new URL('../worker/shim.js', import.meta.url).href];
   if (TS_ENTRY.test(opts.entry)) execArgv.push('--import', import.meta.resolve('tsx'));
   return {
     entry: opts.entry,
     appArgs: opts.appArgs,
     execArgv,
+    output,
     env: {
       ...process.env,
       ...(address ? { PORT: String(address.port) } : {}),
@@ -109,9 +112,11 @@ export interface RunningPrimary {
 export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<RunningPrimary> {
   const dir = runtimeDir();
   ensureRuntimeDir(dir);
-  let control: net.Server | undefined;
+  let control: ControlServer | undefined;
   let ops: Operations | undefined;
-  const handle: ControlHandler = async (req, progress) => {
+  const outputs = outputsFor(opts, log);
+  const handle: ControlHandler = async (req, progress, channel) => {
+    if (req.cmd === 'logs') return serveLogs(outputs.store, req, channel, opts.name, opts.logFollowMaxBytes);
     if (!ops) throw new ShoalError('SHOAL_ERR_BUSY', 'start-up');
     const o = ops;
     switch (req.cmd) {
@@ -201,6 +206,8 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       ports.close();
       await link?.close();
       hub.close();
+      // Followers of `shoal logs -f` are told the cluster stopped, and their connections end.
+      outputs.store.close();
       control?.close();
       // Last: until here /readyz answers 'not ready: stopping', and /livez still 200.
       await admin?.close();
@@ -236,7 +243,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     },
     metrics: (w, m) => admin?.collector.received(w, m),
   };
-  const supervisor = new Supervisor(opts, forkSpec(opts, address()), log, { dispatcher, hub, events, ports: portControl, accept: kernel });
+  const supervisor = new Supervisor(opts, forkSpec(opts, address(), outputs), log, { dispatcher, hub, events, ports: portControl, accept: kernel });
   log.info({ entry: opts.entry, workers: opts.workers, port: address()?.port ?? null, portFrom: opts.port === undefined ? 'the app' : 'options', host: address()?.address ?? opts.host ?? null, balancer: opts.balancer, accept: opts.accept, name: opts.name, cpus: os.availableParallelism() }, 'shoal starting');
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';

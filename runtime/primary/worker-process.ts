@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { WorkerLoad } from '../scheduler/types.js';
 import type { ShoalError } from '../errors.js';
 import { dispatch, ENV, type Handlers, type ToPrimary, type ToWorker } from '../ipc/messages.js';
+import type { Outputs, WorkerOutput } from '../logs/outputs.js';
 
 /** starting -> ready -> draining -> exited; starting -> exited on a failed start. */
 export type WorkerStatus = 'starting' | 'ready' | 'draining' | 'exited';
@@ -16,13 +17,12 @@ export interface ForkSpec {
   readonly appArgs: readonly string[];
   readonly execArgv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** Where the worker's stdout and stderr go: the log buffer, and on to the primary's own streams. */
+  readonly output: Outputs;
 }
 
 /** The window `status` computes requests/s over. */
 const RPS_WINDOW_MS = 1_000;
-
-/** How many bytes of a worker's stderr we keep to explain a failed start. */
-const STDERR_TAIL_BYTES = 16 * 1024;
 
 export class WorkerProcess {
   readonly id: number;
@@ -32,10 +32,8 @@ export class WorkerProcess {
   readonly startedAt = Date.now();
   #status: WorkerStatus = 'starting';
   readonly #log: Logger;
-  /** stderr is held back until the worker is ready, so a failed start prints its error once, not per retry. */
-  #stderrHeld: Buffer[] = [];
-  #stderrBytes = 0;
-  #holdStderr = true;
+  /** Its stdout and stderr; stderr is held back until the worker is ready, so a failed start prints its error once, not per retry. */
+  readonly #output: WorkerOutput;
   otherPorts: string[] = [];
   /** When the worker last sent anything: its event loop turned then. */
   lastHeard = Date.now();
@@ -65,14 +63,22 @@ export class WorkerProcess {
     this.child = fork(spec.entry, [...spec.appArgs], {
       execArgv: [...spec.execArgv],
       env: { ...spec.env, [ENV.workerId]: String(id) },
-      stdio: ['inherit', 'inherit', 'pipe', 'ipc'],
+      // stdout too goes through the primary: to keep its last lines for `shoal logs`, and to tag it
+      // with the worker's id on a terminal.
+      stdio: ['inherit', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       // Its own process group: Ctrl-C on a terminal (or a signal to the group) reaches only the
       // primary, which then retires the workers gracefully instead of them dying mid-request.
       // A worker whose primary is gone exits on its IPC 'disconnect'.
       detached: true,
     });
-    this.child.stderr?.on('data', (chunk: Buffer) => this.#onStderr(chunk));
+    this.#output = spec.output.open(id);
+    const { stdout, stderr } = this.#output;
+    this.child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk)).once('end', () => stdout.end());
+    this.child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk)).once('end', () => stderr.end());
+    // Its lines join those of exited workers at its exit, not at 'close': a process the app started
+    // may hold the pipes open long after. What comes later is still recorded, under this worker.
+    this.child.once('exit', () => this.#output.log.close());
     this.child.on('message', (msg, handle) => { this.lastHeard = Date.now(); dispatch(onMessage, msg, this, handle); });
     // EPIPE/ECHANNELCLOSED when sending to a dying worker surface here; the 'exit' handler does the cleanup.
     this.child.on('error', (err) => this.#log.debug({ err: err.message }, 'worker channel error'));
@@ -111,21 +117,9 @@ export class WorkerProcess {
     return this.child.send(msg, handle as never, cb ?? (() => {}));
   }
 
-  #onStderr(chunk: Buffer): void {
-    if (!this.#holdStderr) { process.stderr.write(chunk); return; }
-    this.#stderrHeld.push(chunk);
-    this.#stderrBytes += chunk.length;
-    while (this.#stderrBytes > STDERR_TAIL_BYTES && this.#stderrHeld.length > 1) this.#stderrBytes -= this.#stderrHeld.shift()!.length;
-  }
-
   /** What the worker wrote to stderr before it became ready (to explain a failed start). */
-  heldStderr(): string { return Buffer.concat(this.#stderrHeld).toString('utf8'); }
+  heldStderr(): string { return this.#output.stderr.held(); }
 
   /** Stops holding stderr back: print what was held and pass the rest straight through. */
-  releaseStderr(print = true): void {
-    if (!this.#holdStderr) return;
-    this.#holdStderr = false;
-    if (print) for (const c of this.#stderrHeld) process.stderr.write(c);
-    this.#stderrHeld = [];
-  }
+  releaseStderr(print = true): void { this.#output.stderr.release(print); }
 }

@@ -33,7 +33,7 @@ describe('shoal <command> --help', () => {
   });
 
   it('an unknown command is a usage error naming the commands', () => {
-    expect(() => helpFor('strat')).toThrow(/unknown command 'strat'; commands: start, status, reload, scale, stop, new/);
+    expect(() => helpFor('strat')).toThrow(/unknown command 'strat'; commands: start, status, logs, reload, scale, stop, new/);
   });
 });
 
