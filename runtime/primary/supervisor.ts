@@ -253,12 +253,23 @@ export class Supervisor {
     const readyTimer = setTimeout(() => this.#readyTimeout(w), this.#opts.readyTimeoutMs);
     this.#exits.set(w, new Promise((resolve) => {
       w.child.once('exit', (code, signal) => {
-        clearTimeout(readyTimer);
-        this.#hub.detach(w);
-        this.#accept?.exited(w);
-        this.#exited(slot, w, code, signal);
-        this.#exits.delete(w);
-        resolve();
+        // The worker's last messages (its `fatal`) and its last stderr lines can still be on
+        // their way when 'exit' fires: 'close' comes once the IPC channel and stdio have closed.
+        // A grandchild that keeps the worker's stdio open must not hold things up for long.
+        let handled = false;
+        const handle = (): void => {
+          if (handled) return;
+          handled = true;
+          clearTimeout(wait);
+          clearTimeout(readyTimer);
+          this.#hub.detach(w);
+          this.#accept?.exited(w);
+          this.#exited(slot, w, code, signal);
+          this.#exits.delete(w);
+          resolve();
+        };
+        const wait = setTimeout(handle, CLOSE_AFTER_EXIT_MS);
+        w.child.once('close', handle);
       });
     }));
     return w;
@@ -321,7 +332,7 @@ export class Supervisor {
     if (slot.worker === w) slot.worker = undefined;
     const lived = Date.now() - w.startedAt;
     const info = { worker: w.id, workerPid: w.pid, code, signal, exitCode: exitCodeOf(code, signal), livedMs: lived };
-    const why = w.fatal?.message ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
+    const why = w.fatal?.message ?? uncaughtLine(w.heldStderr()) ?? (signal ? `killed by ${signal}` : `exit code ${code}`);
     const waiter = this.#readyWaiters.get(w);
     this.#readyWaiters.delete(w);
     // Before the held stderr is released below: where the app failed is read from it.
@@ -375,6 +386,23 @@ export class Supervisor {
     if (force) for (const w of all) { this.#dispatcher.removeWorker(w); w.child.kill('SIGKILL'); }
     await Promise.all(all.map((w) => this.retire(w, timeoutMs)));
   }
+}
+
+/** How long after a worker's exit its channel and stdio may take to close before the exit is handled anyway. */
+const CLOSE_AFTER_EXIT_MS = 1_000;
+
+/**
+ * The error node printed for an uncaught exception (`TypeError: x is not a
+ * function`), for a worker whose own report of it was lost when it died
+ * before its IPC write went out.
+ */
+export function uncaughtLine(stderr: string): string | undefined {
+  const lines = stderr.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^(?:Uncaught )?((?:[A-Z][A-Za-z]*)?(?:Error|Exception)(?: \[[A-Z_]+\])?): (.+)$/.exec(lines[i]!.trim());
+    if (m) return m[2];
+  }
+  return undefined;
 }
 
 /** Extra time past the stop timeout before a retiring worker is killed (it exits itself at the timeout). */

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { appSite } from '../../runtime/control/app-site.js';
+import { uncaughtLine } from '../../runtime/primary/supervisor.js';
 import { ROOT } from '../helpers/cluster.js';
 
 const stack = (head: string, ...frames: string[]): string => [head, ...frames.map((f) => `    at ${f}`)].join('\n');
@@ -34,5 +35,16 @@ describe('appSite', () => {
     const tsx = 'Transform failed with 1 error:\n/srv/app/src/server.ts:3:10: ERROR: Unexpected ";"';
     expect(appSite(stack(`Error: ${tsx}`, 'failureErrorWithLog (/srv/app/node_modules/esbuild/lib/main.js:1752:15)'), '', tsx))
       .toEqual({ file: '/srv/app/src/server.ts', line: 3, column: 10 });
+  });
+});
+
+describe('uncaughtLine', () => {
+  it.each([
+    ['file:///x/app.mjs:2\nthrow new Error(\'db down\');\n      ^\n\nError: db down\n    at file:///x/app.mjs:2:7\n\nNode.js v20.20.2\n', 'db down'],
+    ['TypeError: x is not a function\n    at y (a.js:1:1)\n', 'x is not a function'],
+    ['Error [ERR_MODULE_NOT_FOUND]: Cannot find package \'pg\'\n', 'Cannot find package \'pg\''],
+    ['nothing of the kind\n', undefined],
+  ])('%#', (stderr, line) => {
+    expect(uncaughtLine(stderr)).toBe(line);
   });
 });
