@@ -19,6 +19,12 @@ export interface ShoalOptions {
   readonly host: string | undefined;
   readonly balancer: BalancerName;
   /**
+   * Weight of each slot, in slot order (slots past the list weigh 1): a
+   * worker of weight 3 gets three times the connections of one of weight 1
+   * (weighted-round-robin, least-conn and least-load divide by it).
+   */
+  readonly weights: readonly number[];
+  /**
    * Who accepts connections: the workers, from the shared socket, gated by
    * load (kernel; least-conn and least-load only), or the primary, which
    * hands each to a worker (handoff; every balancer).
@@ -121,6 +127,9 @@ export interface ShoalOptions {
 }
 
 export const ACCEPT_MODES = ['kernel', 'handoff'] as const;
+
+/** The largest weight a slot may have (nginx allows as much per server). */
+export const MAX_WEIGHT = 1000;
 export type AcceptMode = (typeof ACCEPT_MODES)[number];
 
 export const SESSIONS_MODES = ['replicated', 'distributed'] as const;
@@ -216,6 +225,7 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     host: input.host,
     balancer,
     accept: acceptMode(input.accept, balancer),
+    weights: Object.freeze((input.weights ?? []).map((w, i) => int(`--weights (slot ${i + 1})`, w, 1, MAX_WEIGHT))),
     acceptSlack: positive('acceptSlack', input.acceptSlack ?? (balancer === 'least-load' ? DEFAULTS.acceptSlack['least-load'] : DEFAULTS.acceptSlack['least-conn'])),
     acceptHoldMs: int('acceptHoldMs', input.acceptHoldMs ?? DEFAULTS.acceptHoldMs, 1),
     name: input.name,

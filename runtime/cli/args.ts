@@ -52,6 +52,7 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   host: { type: 'string', what: 'an address to bind, e.g. 127.0.0.1 or ::' },
   balancer: { type: 'string', alias: 'b', what: 'a balancer name' },
   accept: { type: 'string', what: 'kernel or handoff' },
+  weights: { type: 'string', what: 'a weight per slot, e.g. 3,1,1' },
   name: { type: 'string', alias: 'n', what: 'a cluster name' },
   config: { type: 'string', what: 'a path to a shoal.config.json' },
   'wait-ready': { type: 'boolean' },

@@ -8,12 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ShoalError } from '../errors.js';
 import { availableCpus } from '../cpus.js';
-import { ACCEPT_MODES, resolveOptions, type ShoalOptions } from '../options.js';
+import { ACCEPT_MODES, MAX_WEIGHT, resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 import { parseAdminAddress } from '../admin/address.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout', 'logPrefix', 'logLines', 'logMemory'] as const;
-type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean>> & { redisOptions?: Record<string, unknown> };
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'weights', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout', 'logPrefix', 'logLines', 'logMemory'] as const;
+type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean | readonly number[]>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
   let text: string;
@@ -54,6 +54,15 @@ export function parseSize(v: string, flag = '--max-memory'): number {
   if (!m) throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, 'a size such as 512M or 1G');
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
   return Math.round(Number(m[1]) * mult);
+}
+
+/** `3,1,1` (or the config file's [3, 1, 1]): a whole number from 1 to MAX_WEIGHT per slot. */
+export function parseWeights(v: string, flag: string): number[] {
+  const parts = v.split(',').map((x) => x.trim());
+  if (parts.some((x) => !/^\d+$/.test(x) || Number(x) < 1 || Number(x) > MAX_WEIGHT)) {
+    throw new ShoalError('SHOAL_ERR_BAD_VALUE', flag, v, `a weight per slot, whole numbers from 1 to ${MAX_WEIGHT} separated by commas, e.g. 3,1,1`);
+  }
+  return parts.map(Number);
 }
 
 function parseCount(v: string, flag: string): number {
@@ -118,6 +127,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   const host = str('host', 'SHOAL_HOST', 'host');
   const balancer = str('balancer', 'SHOAL_BALANCER', 'balancer');
   const accept = str('accept', 'SHOAL_ACCEPT', 'accept');
+  const weights = str('weights', 'SHOAL_WEIGHTS', 'weights');
   if (accept && !(ACCEPT_MODES as readonly string[]).includes(accept[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', accept[1], accept[0], 'kernel or handoff');
   const name = str('name', 'SHOAL_NAME', 'name');
   const stopTimeout = str('stop-timeout', undefined, 'stopTimeout');
@@ -149,6 +159,7 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     host: host?.[0],
     ...(balancer ? { balancer: balancer[0] as ShoalOptions['balancer'] } : {}),
     ...(accept ? { accept: accept[0] as ShoalOptions['accept'] } : {}),
+    ...(weights ? { weights: parseWeights(weights[0], weights[1]) } : {}),
     name: name?.[0] ?? defaultName(entry),
     nameGiven: name !== undefined && (name[1] === '--name' || name[1] === 'SHOAL_NAME'),
     appArgs: p.rest,

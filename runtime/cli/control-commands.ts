@@ -12,7 +12,7 @@ import { ControlFailure } from './report.js';
 import { WATCH_INTERVAL_MS, watchStatus } from './watch.js';
 
 interface WorkerRow {
-  slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number;
+  slot: number; id: number | null; pid: number | null; state: string; uptimeMs: number; restarts: number; weight?: number;
   connections: number; inflight: number; rps: number; elu: number; rssBytes: number; error?: string;
   sessions: { sessions: number; bytes: number; lagP99: number | null } | null;
 }
@@ -35,13 +35,15 @@ export function formatStatus(st: StatusReply): string {
   const p = st.primary;
   const hs = p.sessions as { sessions: number; bytes: number } | undefined;
   const rd = p.redis as { status: string; queued: number } | null | undefined;
-  const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  port ${String(p.port)}  queued ${String(p.queued)}` +
+  const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  accept ${String(p.accept ?? 'handoff')}  port ${String(p.port)}  queued ${String(p.queued)}` +
     (hs ? `  sessions ${hs.sessions} (${kib(hs.bytes)})` : '') +
     (rd ? `  redis ${rd.status}${rd.queued > 0 ? ` (${rd.queued} session${rd.queued === 1 ? '' : 's'} queued)` : ''}` : '') +
     (typeof p.admin === 'string' ? `  admin ${p.admin}` : '') + '\n';
-  const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', 'conns', 'inflight', 'req/s', 'elu', 'memory', 'sessions', 'sess data', 'repl p99'];
+  // Weights only when some slot has one (--weights): otherwise the column says nothing.
+  const weighted = st.workers.some((w) => (w.weight ?? 1) !== 1);
+  const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', ...(weighted ? ['weight'] : []), 'conns', 'inflight', 'req/s', 'elu', 'memory', 'sessions', 'sess data', 'repl p99'];
   const rows = st.workers.map((w) => [
-    w.slot, w.id ?? '-', w.pid ?? '-', w.state, duration(w.uptimeMs), w.restarts, w.connections, w.inflight, w.rps, w.elu.toFixed(2), mib(w.rssBytes),
+    w.slot, w.id ?? '-', w.pid ?? '-', w.state, duration(w.uptimeMs), w.restarts, ...(weighted ? [w.weight ?? 1] : []), w.connections, w.inflight, w.rps, w.elu.toFixed(2), mib(w.rssBytes),
     w.sessions?.sessions ?? '-', w.sessions ? kib(w.sessions.bytes) : '-', lag(w.sessions?.lagP99 ?? null),
   ].map(String));
   const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));

@@ -6,7 +6,7 @@
 import { ShoalError } from '../errors.js';
 
 const START_ENV = `Environment, for start (flags win over it, and it wins over shoal.config.json):
-  PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_ACCEPT, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
+  PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_ACCEPT, SHOAL_WEIGHTS, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
   SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX,
   SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS,
   SHOAL_ADMIN, SHOAL_ADMIN_TOKEN
@@ -65,6 +65,8 @@ Options:
                         when it names none)
       --host H          address to bind (default: all interfaces)
   -b, --balancer NAME   least-conn (default), round-robin, weighted-round-robin, ip-hash, least-load
+      --weights W,W,..  a weight per slot (slots past the list weigh 1): weighted-round-robin,
+                        least-conn and least-load give a slot of weight 3 three times the share
       --accept MODE     kernel: workers accept from the shared socket, gated by load (default for
                         least-conn and least-load); handoff: the primary accepts and hands each
                         connection over (the others' only mode)

@@ -33,6 +33,8 @@ export interface WorkerRow {
   readonly hungMs?: number;
   readonly uptimeMs: number;
   readonly restarts: number;
+  /** The slot's weight (--weights); 1 unless given. */
+  readonly weight: number;
   readonly connections: number;
   readonly acceptPaused?: boolean;
   readonly inflight: number;
@@ -173,6 +175,7 @@ export class ClusterModel {
           ...(w?.hungSince !== undefined ? { hungMs: now - w.hungSince } : {}),
           uptimeMs: w ? now - w.startedAt : 0,
           restarts: s.restarts,
+          weight: this.#p.opts.weights[s.n - 1] ?? 1,
           connections: w?.load.conns ?? 0,
           ...(paused !== undefined ? { acceptPaused: paused } : {}),
           inflight: w?.load.inflight ?? 0,

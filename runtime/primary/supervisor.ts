@@ -244,7 +244,7 @@ export class Supervisor {
 
   #spawn(slot: Slot, replacing = false): WorkerProcess {
     slot.timer = undefined;
-    const w = new WorkerProcess(this.#nextId++, slot.n, this.#spec, this.#log, this.#handlers);
+    const w = new WorkerProcess(this.#nextId++, slot.n, this.#opts.weights[slot.n - 1] ?? 1, this.#spec, this.#log, this.#handlers);
     if (replacing) this.#replacements.add(w);
     else slot.worker = w;
     this.#log.info({ worker: w.id, workerPid: w.pid, slot: slot.n }, 'worker forked');

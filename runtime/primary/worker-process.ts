@@ -55,11 +55,11 @@ export class WorkerProcess {
   /** Completed-request counts as reported, with when they arrived, for requests/s over the last second. */
   readonly #doneLog: { at: number; n: number }[] = [];
 
-  constructor(id: number, slot: number, spec: ForkSpec, log: Logger, onMessage: Handlers<ToPrimary, [WorkerProcess, unknown]>) {
+  constructor(id: number, slot: number, weight: number, spec: ForkSpec, log: Logger, onMessage: Handlers<ToPrimary, [WorkerProcess, unknown]>) {
     this.id = id;
     this.slot = slot;
     this.#log = log.child({ worker: id });
-    this.load = { id, weight: 1, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: 0 };
+    this.load = { id, weight, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: 0 };
     this.child = fork(spec.entry, [...spec.appArgs], {
       execArgv: [...spec.execArgv],
       env: { ...spec.env, [ENV.workerId]: String(id) },

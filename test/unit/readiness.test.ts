@@ -4,7 +4,7 @@ import type { ClusterState, WorkerRow } from '../../runtime/primary/cluster-stat
 import { readiness } from '../../runtime/primary/readiness.js';
 
 const row = (slot: number, state: WorkerRow['state'], extra: Partial<WorkerRow> = {}): WorkerRow =>
-  ({ slot, id: slot, pid: 100 + slot, state, uptimeMs: 0, restarts: 0, connections: 0, inflight: 0, rps: 0, elu: 0, rssBytes: 0, sessions: null, ...extra });
+  ({ slot, id: slot, pid: 100 + slot, state, uptimeMs: 0, restarts: 0, weight: 1, connections: 0, inflight: 0, rps: 0, elu: 0, rssBytes: 0, sessions: null, ...extra });
 const state = (workers: WorkerRow[], stopping = false): ClusterState => ({ primary: { stopping } as ClusterState['primary'], workers });
 
 describe('readiness', () => {
