@@ -41,9 +41,9 @@ export class HttpStats {
    * responses sent in full count: one the client abandoned has no status
    * it was given (statusCode would read the default 200).
    */
-  end(t0: number, res: http.ServerResponse): void {
+  end(t0: number, res: http.ServerResponse, now = performance.now()): void {
     if (!res.writableFinished) return;
-    const s = (performance.now() - t0) / 1000;
+    const s = (now - t0) / 1000;
     this.#buckets[bucketIndex(DURATION_BUCKETS, s)]!++;
     this.#sum += s;
     this.#count++;

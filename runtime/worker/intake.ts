@@ -225,16 +225,17 @@ export class Intake {
       this.#busy();
       this.onRequest?.();
       res.once('close', () => {
-        this.#http.end(t0, res);
+        const now = performance.now();
+        this.#http.end(t0, res, now);
         this.#inflight--;
         this.#done++;
         this.#open.delete(res);
         this.onRequest?.();
-        if (this.#inflight === 0) this.#idleSince = performance.now();
+        if (this.#inflight === 0) this.#idleSince = now;
         // Idle again: say so at once (a primary may be holding a connection for the first idle
         // worker); other changes wait for the throttle.
-        if (this.#edges && this.#inflight === 0 && performance.now() - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
-          this.#lastIdleAt = performance.now();
+        if (this.#edges && this.#inflight === 0 && now - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
+          this.#lastIdleAt = now;
           this.report(0, false);
         } else {
           this.#changed();
