@@ -20,8 +20,9 @@ const pidOf = (c: Cluster, id: number): number => {
 };
 
 describe('dispatch', () => {
-  it('kill -9 of workers under continuous new connections: zero hung, only accepted requests reset', async () => {
-    cluster = await startCluster(app, { workers: 3 });
+  it.each([['kernel', []], ['handoff', ['--accept', 'handoff']]] as const)('kill -9 of workers under continuous new connections (%s accept): zero hung, only accepted requests reset', async (mode, extraArgs) => {
+    cluster = await startCluster(app, { workers: 3, extraArgs: [...extraArgs] });
+    if (mode === 'kernel') await cluster.waitForLog((l) => l.msg?.startsWith('accept mode: kernel') === true);
     const c = cluster;
     let finish!: () => void;
     const stop = new Promise<void>((r) => { finish = r; });

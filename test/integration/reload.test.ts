@@ -32,11 +32,13 @@ function expectClean(counts: LoadCounts): void {
 }
 
 describe.each([
-  ['keep-alive clients', true],
-  ['a new connection per request', false],
-])('reload under load, %s', (_label, keepAlive) => {
+  ['keep-alive clients', true, 'kernel', []],
+  ['a new connection per request', false, 'kernel', []],
+  ['keep-alive clients', true, 'handoff', ['--accept', 'handoff']],
+  ['a new connection per request', false, 'handoff', ['--accept', 'handoff']],
+] as const)('reload under load, %s (%s accept)', (_label, keepAlive, _mode, extraArgs) => {
   it('three consecutive reloads: zero errors, every worker replaced each time', async () => {
-    cluster = await startCluster(app, { workers: 2, env });
+    cluster = await startCluster(app, { workers: 2, env, extraArgs: [...extraArgs] });
     const c = cluster;
     let finish!: () => void;
     const stop = new Promise<void>((r) => { finish = r; });
@@ -64,18 +66,21 @@ describe.each([
   });
 });
 
-describe('scale down under load', () => {
-  it('zero errors while going from 3 workers to 1', async () => {
-    cluster = await startCluster(app, { workers: 3, env });
+describe.each([['kernel', []], ['handoff', ['--accept', 'handoff']]] as const)('scale under load (%s accept)', (_mode, extraArgs) => {
+  it.each([['down', 3, '1'], ['up', 1, '3']] as const)('zero errors while scaling %s (%i workers to %s)', async (_dir, from, to) => {
+    cluster = await startCluster(app, { workers: from, env, extraArgs: [...extraArgs] });
     const c = cluster;
     let finish!: () => void;
     const stop = new Promise<void>((r) => { finish = r; });
     const load = runLoad({ port: c.port, path: '/?ms=5', concurrency: 8, keepAlive: true, timeoutMs: 5_000 }, stop);
+    const fresh = runLoad({ port: c.port, path: '/?ms=5', concurrency: 4, keepAlive: false, timeoutMs: 5_000 }, stop);
     await new Promise((r) => setTimeout(r, 500));
-    expect((await cli(c, 'scale', '1')).code).toBe(0);
+    expect((await cli(c, 'scale', to)).code).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
     finish();
     expectClean(await load);
+    expectClean(await fresh);
+    expect((await pids(c)).length).toBe(Number(to));
   });
 });
 
