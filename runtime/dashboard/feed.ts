@@ -72,6 +72,8 @@ export class DashboardFeed {
   constructor(src: FeedSource, o: FeedOptions) {
     this.#src = src;
     this.#o = o;
+    // The first reading at once: what happens before the first interval is over is marked too.
+    this.#sample(src.snapshot(), Date.now());
     this.#timer = setInterval(() => { void this.#tick(); }, o.intervalMs);
     // The sampler must never keep the primary alive.
     this.#timer.unref();
