@@ -14,7 +14,7 @@ export const HTML = 'text/html; charset=utf-8';
 
 const page = (wrong: boolean): string => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>shoal: sign in</title></head>
+<link rel="icon" href="data:,"><title>shoal: sign in</title></head>
 <body><main>
 <h1>shoal</h1>
 <form method="post" action="/signin">
