@@ -27,7 +27,8 @@ const primary = spawn(process.execPath, [path.join(ROOT, 'dist/runtime/cli/main.
 await new Promise((resolve) => { primary.stdout.on('data', (c) => { if (String(c).includes('cluster ready')) resolve(); }); });
 
 let loading = true;
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+// A new connection per request spreads the load over every worker.
+const agent = false;
 const loop = async () => {
   while (loading) {
     await new Promise((resolve) => http.get({ host: '127.0.0.1', port: PORT, path: Math.random() < 0.03 ? '/missing' : '/', agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', resolve));
@@ -57,7 +58,6 @@ try {
 } finally {
   loading = false;
   await Promise.all(loops);
-  agent.destroy();
   await browser.close();
   await cli('stop', '--name', 'shop');
 }

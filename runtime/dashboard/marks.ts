@@ -34,7 +34,8 @@ export function marksBetween(prev: ClusterState, next: ClusterState, t: number):
   }
   if (b.reloads.done > a.reloads.done) out.push({ t, kind: 'reload-done', text: 'reload done' });
   if (b.reloads.failed > a.reloads.failed) out.push({ t, kind: 'reload-failed', text: 'reload failed' });
-  if (next.workers.length !== prev.workers.length) out.push({ t, kind: 'scale', text: `${prev.workers.length} → ${next.workers.length} workers` });
+  // No slot at all yet is the start, not a scale.
+  if (prev.workers.length > 0 && next.workers.length !== prev.workers.length) out.push({ t, kind: 'scale', text: `${prev.workers.length} → ${next.workers.length} workers` });
   for (const r of RESTART_REASONS) {
     const n = b.restartsByReason[r] - a.restartsByReason[r];
     if (n <= 0) continue;

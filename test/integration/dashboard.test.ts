@@ -17,6 +17,7 @@ import { FIXTURES, startCluster, type Cluster } from '../helpers/cluster.js';
 import { adminOf } from '../helpers/admin.js';
 import { launchBrowser, watchedPage } from '../helpers/browser.js';
 import { failures, runLoad, type LoadCounts } from '../helpers/load.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
 
 const ADMIN = ['--admin', '127.0.0.1:0'];
 const TOKEN = 'browser-token-0123456789abcdef';
@@ -26,6 +27,8 @@ let browser: Browser;
 let cluster: Cluster | undefined;
 let stopLoad: (() => void) | undefined;
 let load: Promise<LoadCounts> | undefined;
+let other: Cluster | undefined;
+let redis: RedisServer | undefined;
 
 beforeAll(async () => { browser = await launchBrowser(); });
 afterAll(async () => { await browser?.close(); });
@@ -33,7 +36,11 @@ afterEach(async () => {
   stopLoad?.();
   await load;
   await cluster?.stop('SIGKILL');
+  await other?.stop('SIGKILL');
+  await redis?.kill();
   cluster = undefined;
+  other = undefined;
+  redis = undefined;
 });
 
 const startLoad = (port: number): void => {
@@ -42,7 +49,8 @@ const startLoad = (port: number): void => {
 };
 
 interface Row { slot: string; id: string; pid: string; state: string; cells: string[] }
-const rows = (page: Page): Promise<Row[]> => page.$$eval('#workers tbody tr', (trs) => trs.map((tr) => ({
+// Queried and read in one evaluation in the page: $$eval's handles may be detached by the next render in between.
+const rows = (page: Page): Promise<Row[]> => page.evaluate(() => [...document.querySelectorAll<HTMLTableRowElement>('#workers tbody tr')].map((tr) => ({
   slot: tr.dataset.slot ?? '', id: tr.dataset.id ?? '', pid: tr.dataset.pid ?? '', state: tr.dataset.state ?? '',
   cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
 })));
@@ -72,7 +80,7 @@ describe('dashboard in Chromium', () => {
     // The charts: a line per worker (and per quantile, per status class), each with points drawn.
     await page.waitForFunction(() => [...document.querySelectorAll('svg[data-chart="rps"] path[data-series]')].length === 3
       && [...document.querySelectorAll('svg[data-chart] path[data-series]')].every((p) => p.getAttribute('data-series') === '1xx' || Number(p.getAttribute('data-n')) >= 2), { timeout: WAIT_MS });
-    const series = await page.$$eval('svg[data-chart] path[data-series]', (ps) => ps.map((p) => `${p.closest('svg')!.dataset.chart}:${p.dataset.series}`));
+    const series = await page.evaluate(() => [...document.querySelectorAll<SVGPathElement>('svg[data-chart] path[data-series]')].map((p) => `${p.closest('svg')!.dataset.chart}:${p.dataset.series}`));
     expect(series).toEqual(expect.arrayContaining(['rps:worker 1', 'rps:worker 3', 'latency:p50', 'latency:p99', 'codes:2xx', 'conns:worker 2']));
 
     // SIGKILL the worker in slot 2: its replacement (new id, new pid) appears in its row, the page never reloads.
@@ -130,6 +138,24 @@ describe('dashboard in Chromium', () => {
     await page.$eval('#scale-to', (e) => { (e as HTMLInputElement).value = '3'; });
     await page.click('#scale');
     expect(await page.$eval('#action-result', (e) => e.textContent)).toMatch(/done, 2 replaced/);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('with --redis: the health of the link and every host of the cluster with its load', async () => {
+    redis = await startRedis();
+    cluster = await startCluster(path.join(FIXTURES, 'http-esm.mjs'), { workers: 2, extraArgs: [...ADMIN, '--redis', redis.url] });
+    other = await startCluster(path.join(FIXTURES, 'http-esm.mjs'), { workers: 1, extraArgs: ['--redis', redis.url] });
+    const a = await adminOf(cluster);
+    const origin = `http://${a.host}:${a.port}`;
+    startLoad(cluster.port);
+    const { page, problems } = await watchedPage(browser, origin);
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => document.querySelectorAll('#hosts tbody tr').length === 2 && /● up/.test(document.querySelector('#redis')?.textContent ?? ''), { timeout: WAIT_MS });
+    const hosts = await page.evaluate(() => [...document.querySelectorAll('#hosts tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(hosts.filter((h) => h[0]?.endsWith('(this one)'))).toHaveLength(1);
+    expect(hosts.map((h) => h[3]).sort()).toEqual(['1/1', '2/2']);
+    expect(await page.$eval('#sessions', (e) => e.textContent)).toMatch(/sessions\s*\d/);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -52,7 +52,9 @@ export function drawChart(svg, { series, marks, t0, t1, fmt }) {
   const span = t1 - t0;
   const step = [15e3, 30e3, 60e3, 120e3, 300e3, 600e3].find((s) => span / s <= Math.max(2, Math.floor(w / 90))) ?? 600e3;
   for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
-    el('text', { x: x(t), y: HEIGHT - 6, 'text-anchor': 'middle' }, grid).textContent = clock(t);
+    // A label near the right edge ends there rather than being cut off.
+    const near = x(t) > width - PAD.right - 24;
+    el('text', { x: near ? width - PAD.right : x(t), y: HEIGHT - 6, 'text-anchor': near ? 'end' : 'middle' }, grid).textContent = clock(t);
   }
   const marksG = el('g', { class: 'marks' }, svg);
   for (const m of marks) {
