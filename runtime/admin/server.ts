@@ -113,6 +113,7 @@ export async function startAdminServer(o: AdminServerOptions, routes: AdminRoute
     if (req.method !== 'GET' && req.method !== 'HEAD') { send({ ...text(405, `method ${req.method ?? ''} not allowed: GET or HEAD\n`), headers: { allow: 'GET, HEAD' } }); return; }
     const streamRoute = stream.get(path);
     if (streamRoute && req.method === 'GET') { streamRoute(req, res); return; }
+    if (streamRoute) { send({ status: 200, type: 'text/event-stream; charset=utf-8', body: '' }); return; }
     const route = routes.get.get(path);
     if (!route) { send(text(404, `not found; try ${known.join(', ')}\n`)); return; }
     send(await route(query, asked));

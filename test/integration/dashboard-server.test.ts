@@ -56,6 +56,8 @@ describe('dashboard: page and stream', () => {
     expect(s.status).toBe(200);
     expect(s.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     expect(s.headers['cache-control']).toBe('no-store');
+    const head = await adminGet(a, '/events', { method: 'HEAD' });
+    expect([head.status, head.headers['content-type']]).toEqual([200, 'text/event-stream; charset=utf-8']);
     await s.waitFor((e) => e.event === 'sample' && JSON.parse(e.data).point !== undefined);
     expect(s.events.slice(0, 2).map((e) => e.event)).toEqual(['info', 'history']);
     expect(JSON.parse(s.events[0]!.data)).toEqual({ actions: false, version: expect.any(String) });
