@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { FIXTURES, runCli, startCluster, type Cluster } from '../helpers/cluster.js';
 import { adminGet, adminOf, type AdminAt } from '../helpers/admin.js';
+import { request } from '../helpers/http.js';
 import { openEvents, type SseStream } from '../helpers/sse.js';
 import { MAX_STREAMS } from '../../runtime/dashboard/stream.js';
 
@@ -169,3 +170,26 @@ describe('dashboard: sign-in and actions', () => {
 async function clusterIds(a: AdminAt): Promise<number[]> {
   return (JSON.parse((await adminGet(a, '/status', { headers: BEARER })).body) as { workers: { id: number }[] }).workers.map((w) => w.id);
 }
+
+describe('dashboard: marks as they happen', () => {
+  const markOf = (s: SseStream, kind: string): Promise<{ kind: string; text: string }> =>
+    s.waitFor((e) => e.event === 'mark' && JSON.parse(e.data).kind === kind, 20_000).then((e) => JSON.parse(e.data));
+
+  it('a hung worker is marked, then its kill and restart', async () => {
+    cluster = await startCluster(path.join(FIXTURES, 'blocking.mjs'), { workers: 1, extraArgs: [...ADMIN, '--hang-timeout', '1000', '--hang-grace', '2000'] });
+    const s = await openEvents(await adminOf(cluster));
+    streams.push(s);
+    const blocked = request(cluster.port, '/block?ms=60000&any=1', { timeoutMs: 30_000 }).catch((e: Error) => e);
+    expect((await markOf(s, 'hang')).text).toBe('worker 1 (slot 1) not responding');
+    expect((await markOf(s, 'restart')).text).toBe('hung worker killed, restarted (slot 1)');
+    expect(await blocked).toBeInstanceOf(Error);
+  });
+
+  it('a worker over --max-memory is marked as a memory replacement', async () => {
+    cluster = await startCluster(path.join(FIXTURES, 'leaky.mjs'), { workers: 1, extraArgs: [...ADMIN, '--max-memory', '200M'] });
+    const s = await openEvents(await adminOf(cluster));
+    streams.push(s);
+    for (let i = 0; i < 6; i++) expect((await request(cluster.port, '/leak', { timeoutMs: 10_000 })).status).toBe(200);
+    expect((await markOf(s, 'memory')).text).toMatch(/^worker over its memory limit, replaced/);
+  });
+});
