@@ -72,7 +72,7 @@ export async function openAdmin(opts: ShoalOptions & { admin: NonNullable<ShoalO
         snapshot: () => parts.model.snapshot(),
         read: () => parts.model.read({ probeTimeoutMs, cluster: parts.model.shared, hostsTimeoutMs: probeTimeoutMs }),
         durationsBySlot: () => parts.http.durationsBySlot(),
-      }, { intervalMs: opts.dashboardIntervalMs, historyMs: opts.dashboardHistoryMs });
+      }, { intervalMs: opts.dashboardIntervalMs, historyMs: opts.dashboardHistoryMs, onError: (e) => log.error({ err: e.message }, 'dashboard sample failed') });
       actions = parts.actions;
     },
     close: () => { feed?.close(); return server.close(); },

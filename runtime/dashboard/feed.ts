@@ -43,6 +43,8 @@ export interface FeedSource {
 export interface FeedOptions {
   readonly intervalMs: number;
   readonly historyMs: number;
+  /** A sample that failed (a bug): reported, and the next interval tries again; it never reaches the primary's loop. */
+  readonly onError: (e: Error) => void;
 }
 
 /** Latency quantiles are read over this many intervals: one second of a quiet worker is too few requests to say much. */
@@ -74,7 +76,7 @@ export class DashboardFeed {
     this.#o = o;
     // The first reading at once: what happens before the first interval is over is marked too.
     this.#sample(src.snapshot(), Date.now());
-    this.#timer = setInterval(() => { void this.#tick(); }, o.intervalMs);
+    this.#timer = setInterval(() => { this.#tick().catch(o.onError); }, o.intervalMs);
     // The sampler must never keep the primary alive.
     this.#timer.unref();
   }

@@ -11,7 +11,8 @@ import type { DashboardFeed } from './feed.js';
 
 /** Open dashboards at most: beyond this, a page gets 503 and scrapers keep their connections (server.ts' MAX_ADMIN_CONNECTIONS). */
 export const MAX_STREAMS = 16;
-export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Room for the history a page gets first (5 minutes of a large cluster) and a few samples behind it. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** How soon a page's EventSource reconnects after the stream breaks, ms. */
 export const RECONNECT_MS = 2_000;
 

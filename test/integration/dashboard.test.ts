@@ -151,7 +151,11 @@ describe('dashboard in Chromium', () => {
     startLoad(cluster.port);
     const { page, problems } = await watchedPage(browser, origin);
     await page.goto(`${origin}/`);
-    await page.waitForFunction(() => document.querySelectorAll('#hosts tbody tr').length === 2 && /● up/.test(document.querySelector('#redis')?.textContent ?? ''), { timeout: WAIT_MS });
+    // A host's entry is renewed every few seconds (the host TTL's part): wait for both to say their workers are ready.
+    await page.waitForFunction(() => {
+      const ready = [...document.querySelectorAll('#hosts tbody tr')].map((tr) => tr.querySelectorAll('td')[3]?.textContent).sort().join();
+      return ready === '1/1,2/2' && /● up/.test(document.querySelector('#redis')?.textContent ?? '');
+    }, { timeout: WAIT_MS });
     const hosts = await page.evaluate(() => [...document.querySelectorAll('#hosts tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
     expect(hosts.filter((h) => h[0]?.endsWith('(this one)'))).toHaveLength(1);
     expect(hosts.map((h) => h[3]).sort()).toEqual(['1/1', '2/2']);

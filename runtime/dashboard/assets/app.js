@@ -180,7 +180,11 @@ function connect() {
   const es = new EventSource('/events');
   const live = $('#live');
   es.addEventListener('open', () => { live.textContent = '● live'; live.dataset.up = 'true'; });
-  es.addEventListener('error', () => { live.textContent = '✕ reconnecting…'; live.dataset.up = 'false'; });
+  es.addEventListener('error', () => {
+    // CLOSED: the server refused the stream (signed out, too many pages); the browser will not retry.
+    live.textContent = es.readyState === EventSource.CLOSED ? '✕ disconnected: reload the page' : '✕ reconnecting…';
+    live.dataset.up = 'false';
+  });
   es.addEventListener('info', (e) => {
     const info = JSON.parse(e.data);
     view.version = info.version;
