@@ -77,7 +77,8 @@ export async function startCluster(entry: string, opts: StartOptions = {}): Prom
   const [command, ...prefix] = [...(opts.via ?? []), process.execPath];
   const proc = spawn(command!, [...prefix, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, ...opts.env, NO_COLOR: '1' },
+    // No shutdown delay unless a test asks for one (off a terminal with --admin it would default to 5 s).
+    env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, SHOAL_SHUTDOWN_DELAY: '0', ...opts.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.ownGroup === true,
   });
