@@ -163,8 +163,10 @@ ${CONTROL_OPTIONS}`;
 
 const STOP = `Usage: shoal stop [--json] [--name N]
 
-Stops the cluster gracefully, as SIGTERM does: no new connections, workers finish their
-in-flight requests (up to the cluster's --stop-timeout). Returns once it has stopped.
+Stops the cluster gracefully, as SIGTERM does: after its --shutdown-delay, if set (it
+serves meanwhile, not ready; a second 'shoal stop' ends the delay), no new connections,
+workers finish their in-flight requests (up to the cluster's --stop-timeout). Returns once
+it has stopped.
 
 Options:
 ${CONTROL_OPTIONS}`;
