@@ -1,5 +1,7 @@
 /** sd_listen_fds: the passed socket is taken only when meant for this process, and the variables never reach the workers. */
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Listener } from '../../runtime/primary/listener.js';
 import { takeActivation } from '../../runtime/primary/socket-activation.js';
 
 describe('socket activation', () => {
@@ -24,4 +26,16 @@ describe('socket activation', () => {
   it('serves the first of several, naming it', () => {
     expect(takeActivation({ LISTEN_PID: '7', LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:other' }, 7)).toEqual({ fd: 3, count: 2, name: 'web' });
   });
+});
+
+// A TCP socket passed the way systemd passes it is served in test/integration/deploy-systemd.test.ts
+// (libuv refuses a second handle on a descriptor this process already watches, so not here).
+describe('serving a passed descriptor', () => {
+  it('a descriptor that is not a TCP socket is refused with SHOAL_ERR_ACTIVATION', () => {
+    const fd = fs.openSync('/dev/null', 'r');
+    try {
+      expect(() => Listener.fromFd(fd)).toThrow(expect.objectContaining({ code: 'SHOAL_ERR_ACTIVATION' }));
+    } finally { fs.closeSync(fd); }
+  });
+
 });
