@@ -197,7 +197,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
 
   const stop = (reason: string, code = 0, force = false): Promise<number> => {
     // A stop asked for again during the shutdown delay (a second `shoal stop`, a fatal error) ends the delay.
-    if (stopping) { if (force || shutdown.phase === 'delaying') shutdown.skip(reason); return stopping; }
+    if (stopping) { shutdown.skip(reason); return stopping; }
     stopping = (async () => {
       // The delay: /readyz fails and the agent answers drain, while everything keeps serving.
       await shutdown.run(reason, force);
