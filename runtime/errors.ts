@@ -29,6 +29,8 @@ export const ERRORS = {
   SHOAL_ERR_ADMIN_NO_TOKEN: spec(true, (addr) => `--admin ${addr} is reachable from the network, and without a token anyone there could read the cluster's state; set a token (SHOAL_ADMIN_TOKEN, or "adminToken" in shoal.config.json: --admin-token shows in ps) of at least 16 random characters, or bind the loopback (--admin 127.0.0.1:PORT)`),
   SHOAL_ERR_ADMIN_PORT_IN_USE: spec(true, (addr) => `admin port ${addr} is already in use; stop what listens there or pick another with --admin [HOST:]PORT`),
   SHOAL_ERR_ADMIN_LISTEN: spec(true, (addr, why) => `cannot serve the admin port on ${addr}: ${why}; pick another with --admin [HOST:]PORT`),
+  SHOAL_ERR_AGENT_LISTEN: spec(true, (addr, why) => `cannot serve the HAProxy agent on ${addr}: ${why}; pick another with --agent [HOST:]PORT`),
+  SHOAL_ERR_ACTIVATION: spec(false, (why) => `the socket passed by socket activation (LISTEN_FDS) cannot be served: ${why}; give the .socket unit a TCP ListenStream=`),
   SHOAL_ERR_LISTEN: spec(false, (addr, why) => `cannot listen on ${addr}: ${why}`),
   SHOAL_ERR_WORKER_STARTUP: spec(false, (why) => `the app failed to start: ${why}`),
   SHOAL_ERR_CRASH_LOOP: spec(false, (id, n, why) => `worker slot ${id} crashed ${n} times in a row during start-up; giving up on it. Last error: ${why}`),

@@ -59,6 +59,16 @@ export interface ShoalOptions {
   readonly readyTimeoutMs: number;
   /** Graceful stop: how long workers may take to finish in-flight requests before being killed. */
   readonly stopTimeoutMs: number;
+  /**
+   * On a stop, how long the host first keeps serving while it says it is
+   * going (/readyz fails, the agent answers drain), so load balancers stop
+   * sending before the port closes; 0 = stop at once.
+   */
+  readonly shutdownDelayMs: number;
+  /** Where the HAProxy agent-check answers (agent/server.ts); undefined = off. */
+  readonly agent: AdminAddress | undefined;
+  /** The agent closes a connection it could not answer within this (a peer that does not read). */
+  readonly agentTimeoutMs: number;
   /** Worker load report interval, ms (closes, in-flight, event-loop utilisation, batched). */
   readonly reportIntervalMs: number;
   /** Restart backoff: first delay, cap, and how long a worker must live to reset the backoff. */
@@ -148,6 +158,14 @@ export const DEFAULTS = {
   queueTimeoutMs: 10_000,
   readyTimeoutMs: 30_000,
   stopTimeoutMs: 10_000,
+  shutdownDelayMs: 0,
+  /**
+   * The shutdown delay off a terminal when a balancer can learn of the stop
+   * (--admin or --agent on): lightship's default, about one agent-inter
+   * times fall plus margin, or one readinessProbe period.
+   */
+  shutdownDelayServedMs: 5_000,
+  agentTimeoutMs: 2_000,
   reportIntervalMs: 10,
   restartDelayMs: 100,
   restartDelayMaxMs: 15_000,
@@ -243,6 +261,9 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     queueTimeoutMs: int('queueTimeoutMs', input.queueTimeoutMs ?? DEFAULTS.queueTimeoutMs, 1),
     readyTimeoutMs: int('readyTimeoutMs', input.readyTimeoutMs ?? DEFAULTS.readyTimeoutMs, 1),
     stopTimeoutMs: int('stopTimeoutMs', input.stopTimeoutMs ?? DEFAULTS.stopTimeoutMs, 0),
+    shutdownDelayMs: int('--shutdown-delay', input.shutdownDelayMs ?? DEFAULTS.shutdownDelayMs, 0, 3_600_000),
+    agent: input.agent === undefined ? undefined : Object.freeze({ ...input.agent }),
+    agentTimeoutMs: int('agentTimeoutMs', input.agentTimeoutMs ?? DEFAULTS.agentTimeoutMs, 1),
     reportIntervalMs: int('reportIntervalMs', input.reportIntervalMs ?? DEFAULTS.reportIntervalMs, 1),
     restartDelayMs: int('restartDelayMs', input.restartDelayMs ?? DEFAULTS.restartDelayMs, 0),
     restartDelayMaxMs: int('restartDelayMaxMs', input.restartDelayMaxMs ?? DEFAULTS.restartDelayMaxMs, 0),

@@ -57,6 +57,8 @@ export const START_FLAGS: Record<string, FlagSpec> = {
   config: { type: 'string', what: 'a path to a shoal.config.json' },
   'wait-ready': { type: 'boolean' },
   'stop-timeout': { type: 'string', what: 'milliseconds' },
+  'shutdown-delay': { type: 'string', what: 'milliseconds' },
+  agent: { type: 'string', what: '[HOST:]PORT, e.g. 9091 or 0.0.0.0:9091' },
   'ready-timeout': { type: 'string', what: 'milliseconds' },
   'hang-timeout': { type: 'string', what: 'milliseconds' },
   'hang-grace': { type: 'string', what: 'milliseconds' },

@@ -8,11 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ShoalError } from '../errors.js';
 import { availableCpus } from '../cpus.js';
-import { ACCEPT_MODES, MAX_WEIGHT, resolveOptions, type ShoalOptions } from '../options.js';
+import { ACCEPT_MODES, DEFAULTS, MAX_WEIGHT, resolveOptions, type ShoalOptions } from '../options.js';
 import type { Parsed } from './args.js';
 import { parseAdminAddress } from '../admin/address.js';
 
-const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'weights', 'name', 'waitReady', 'stopTimeout', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout', 'logPrefix', 'logLines', 'logMemory'] as const;
+const CONFIG_KEYS = ['workers', 'port', 'host', 'balancer', 'accept', 'weights', 'name', 'waitReady', 'stopTimeout', 'shutdownDelay', 'agent', 'readyTimeout', 'hangTimeout', 'hangGrace', 'maxMemory', 'queueTimeout', 'maxSessions', 'maxSessionMemory', 'redis', 'redisPrefix', 'redisOptions', 'redisCluster', 'redisQueueMax', 'redisQueueMemory', 'sessions', 'admin', 'adminToken', 'scrapeTimeout', 'logPrefix', 'logLines', 'logMemory'] as const;
 type ConfigFile = Partial<Record<Exclude<(typeof CONFIG_KEYS)[number], 'redisOptions'>, string | number | boolean | readonly number[]>> & { redisOptions?: Record<string, unknown> };
 
 export function readConfigFile(file: string, required: boolean): ConfigFile {
@@ -110,7 +110,16 @@ export function defaultName(entry: string): string {
   return base || 'app';
 }
 
-export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): ShoalOptions {
+/**
+ * The shutdown delay when none is given: 0 on a terminal (Ctrl-C should stop
+ * now) and when nothing can tell a balancer of the stop (no --admin, no
+ * --agent); otherwise DEFAULTS.shutdownDelayServedMs.
+ */
+export function defaultShutdownDelay(terminal: boolean, observed: boolean): number {
+  return terminal || !observed ? DEFAULTS.shutdownDelayMs : DEFAULTS.shutdownDelayServedMs;
+}
+
+export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string, terminal = process.stdin.isTTY === true): ShoalOptions {
   const f = p.flags;
   const configPath = typeof f.config === 'string' ? path.resolve(cwd, f.config) : path.join(cwd, 'shoal.config.json');
   const file = readConfigFile(configPath, typeof f.config === 'string');
@@ -131,6 +140,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
   if (accept && !(ACCEPT_MODES as readonly string[]).includes(accept[0])) throw new ShoalError('SHOAL_ERR_BAD_VALUE', accept[1], accept[0], 'kernel or handoff');
   const name = str('name', 'SHOAL_NAME', 'name');
   const stopTimeout = str('stop-timeout', undefined, 'stopTimeout');
+  const shutdownDelay = str('shutdown-delay', 'SHOAL_SHUTDOWN_DELAY', 'shutdownDelay');
+  const agent = str('agent', 'SHOAL_AGENT', 'agent');
   const readyTimeout = str('ready-timeout', undefined, 'readyTimeout');
   const hangTimeout = str('hang-timeout', undefined, 'hangTimeout');
   const hangGrace = str('hang-grace', undefined, 'hangGrace');
@@ -166,6 +177,8 @@ export function startOptions(p: Parsed, env: NodeJS.ProcessEnv, cwd: string): Sh
     verbose: f.verbose === true,
     waitReady: f['wait-ready'] === true || file.waitReady === true,
     ...(stopTimeout ? { stopTimeoutMs: parseMs(stopTimeout[0], stopTimeout[1]) } : {}),
+    shutdownDelayMs: shutdownDelay ? parseMs(shutdownDelay[0], shutdownDelay[1]) : defaultShutdownDelay(terminal, admin !== undefined || agent !== undefined),
+    ...(agent ? { agent: parseAdminAddress(agent[0], agent[1]) } : {}),
     ...(readyTimeout ? { readyTimeoutMs: parseMs(readyTimeout[0], readyTimeout[1]) } : {}),
     ...(hangTimeout ? { hangTimeoutMs: parseMs(hangTimeout[0], hangTimeout[1]) } : {}),
     ...(hangGrace ? { hangGraceMs: parseMs(hangGrace[0], hangGrace[1]) } : {}),

@@ -38,7 +38,8 @@ export function formatStatus(st: StatusReply): string {
   const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  accept ${String(p.accept ?? 'handoff')}  port ${String(p.port)}  queued ${String(p.queued)}` +
     (hs ? `  sessions ${hs.sessions} (${kib(hs.bytes)})` : '') +
     (rd ? `  redis ${rd.status}${rd.queued > 0 ? ` (${rd.queued} session${rd.queued === 1 ? '' : 's'} queued)` : ''}` : '') +
-    (typeof p.admin === 'string' ? `  admin ${p.admin}` : '') + '\n';
+    (typeof p.admin === 'string' ? `  admin ${p.admin}` : '') +
+    (typeof p.stoppingInMs === 'number' ? `  stopping in ${Math.ceil(p.stoppingInMs / 1000)}s (shutdown delay: still serving, not ready)` : '') + '\n';
   // Weights only when some slot has one (--weights): otherwise the column says nothing.
   const weighted = st.workers.some((w) => (w.weight ?? 1) !== 1);
   const cols = ['slot', 'id', 'pid', 'state', 'uptime', 'restarts', ...(weighted ? ['weight'] : []), 'conns', 'inflight', 'req/s', 'elu', 'memory', 'sessions', 'sess data', 'repl p99'];

@@ -9,19 +9,26 @@ const START_ENV = `Environment, for start (flags win over it, and it wins over s
   PORT, SHOAL_WORKERS, SHOAL_BALANCER, SHOAL_ACCEPT, SHOAL_WEIGHTS, SHOAL_HOST, SHOAL_NAME, SHOAL_MAX_MEMORY,
   SHOAL_MAX_SESSIONS, SHOAL_MAX_SESSION_MEMORY, SHOAL_REDIS_URL, SHOAL_REDIS_PREFIX,
   SHOAL_REDIS_CLUSTER=1, SHOAL_REDIS_QUEUE_MAX, SHOAL_REDIS_QUEUE_MEMORY, SHOAL_SESSIONS,
-  SHOAL_ADMIN, SHOAL_ADMIN_TOKEN
+  SHOAL_ADMIN, SHOAL_ADMIN_TOKEN, SHOAL_AGENT, SHOAL_SHUTDOWN_DELAY
                         each as the flag of that name (SHOAL_REDIS_URL is --redis)
   SHOAL_LOG_PREFIX      1: tag each line of app output with its worker off a terminal too
                         (as --log-prefix); 0: never, not even on a terminal
   SHOAL_LOG_LEVEL       the primary's log level (default info; --verbose makes it debug)
   NO_COLOR              no colours in the primary's log on a terminal
+  LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES
+                        socket activation (systemd): the passed socket (fd 3) is served
+                        instead of the port; removed before the workers start
 `;
 
 const RUNTIME_ENV = `  SHOAL_RUNTIME_DIR     the folder of the control sockets, for start and the control
                         commands alike (default $XDG_RUNTIME_DIR/shoal, else <tmpdir>/shoal-<uid>)
 `;
 
-const SIGNALS = '\nSignals to the primary: SIGTERM/SIGINT stop gracefully (a second one stops at once); SIGHUP reloads.\n';
+const SIGNALS = `
+Signals to the primary: SIGTERM/SIGINT stop gracefully, after the shutdown delay if set (a
+second one ends the delay; one after that, or a second one without a delay, stops at once);
+SIGHUP reloads.
+`;
 
 const OVERVIEW = `shoal: a self-balancing cluster runtime for Node.js web apps
 
@@ -75,6 +82,12 @@ Options:
       --config FILE     options file (default: ./shoal.config.json when present)
       --wait-ready      a worker takes traffic only after the app calls ready() from 'shoal'
       --stop-timeout MS how long workers may finish in-flight requests on stop (default 10000)
+      --shutdown-delay MS  on stop, first keep serving this long while /readyz fails and the
+                        agent answers drain, so balancers stop sending (default 0 on a terminal
+                        or without --admin/--agent, else 5000)
+      --agent [HOST:]PORT  answer HAProxy's agent-check there: 'up ready N%' with N following
+                        the host's headroom, 'drain' while stopping or no worker is ready
+                        (default host 127.0.0.1; it tells only a weight, so any host may be given)
       --ready-timeout MS how long a new worker may take to listen (default 30000)
       --max-memory SIZE a worker above this resident memory (e.g. 512M) is replaced gracefully
       --hang-timeout MS a worker silent this long (blocked event loop) leaves rotation (default 3000)
@@ -150,8 +163,10 @@ ${CONTROL_OPTIONS}`;
 
 const STOP = `Usage: shoal stop [--json] [--name N]
 
-Stops the cluster gracefully, as SIGTERM does: no new connections, workers finish their
-in-flight requests (up to the cluster's --stop-timeout). Returns once it has stopped.
+Stops the cluster gracefully, as SIGTERM does: after its --shutdown-delay, if set (it
+serves meanwhile, not ready; a second 'shoal stop' ends the delay), no new connections,
+workers finish their in-flight requests (up to the cluster's --stop-timeout). Returns once
+it has stopped.
 
 Options:
 ${CONTROL_OPTIONS}`;

@@ -1,7 +1,8 @@
 /**
  * `shoal start`: run the primary in this process until it stops. Signals:
- * SIGTERM/SIGINT stop gracefully (exit 0); a second one stops at once and
- * the exit code is 128 + that signal. SIGHUP reloads.
+ * SIGTERM/SIGINT stop gracefully (exit 0), after the shutdown delay if one
+ * is set; a second one during the delay ends the delay, otherwise it stops at
+ * once and the exit code is 128 + that signal. SIGHUP reloads.
  */
 import os from 'node:os';
 import { runtimeDir, socketPath } from '../control/paths.js';
@@ -36,6 +37,8 @@ export async function start(given: ShoalOptions): Promise<number> {
       void primary.stop(sig);
       return;
     }
+    // During the shutdown delay a second signal only ends the delay: the graceful stop follows.
+    if (primary.skipDelay(sig)) return;
     log.warn({ signal: sig }, 'second signal: stopping now');
     for (const w of primary.supervisor.workers) w.child.kill('SIGKILL');
     process.exitCode = 128 + (os.constants.signals[sig] ?? 0);

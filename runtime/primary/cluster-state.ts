@@ -71,6 +71,8 @@ export interface PrimaryState {
   readonly operation: string | null;
   /** A stop has begun: readiness fails from here on. */
   readonly stopping: boolean;
+  /** During the shutdown delay: ms left before the graceful stop (the host still serves; readiness fails). */
+  readonly stoppingInMs?: number;
   readonly accepted: number;
   readonly handedOff: number;
   readonly redispatched: number;
@@ -101,6 +103,8 @@ export interface ModelParts {
   readonly admin?: string | undefined;
   /** The served port's address, once bound. */
   readonly address: () => { readonly port: number } | undefined;
+  /** The shutdown delay, when one may run. */
+  readonly shutdown?: { remainingMs(now?: number): number | null } | undefined;
 }
 
 /** The extra parts only Operations knows (what runs now, the reloads so far). */
@@ -141,6 +145,7 @@ export class ClusterModel {
     const { opts, supervisor, dispatcher, hub, link, kernel } = this.#p;
     const now = Date.now();
     const hs = hub.stats();
+    const stoppingIn = this.#p.shutdown?.remainingMs(now) ?? null;
     return {
       ...(hosts ? { hosts } : {}),
       primary: {
@@ -156,7 +161,8 @@ export class ClusterModel {
         queued: dispatcher.queued,
         unacknowledged: dispatcher.unacknowledged,
         operation: this.#ops.operation(),
-        stopping: supervisor.stopping,
+        stopping: supervisor.stopping || stoppingIn !== null,
+        ...(stoppingIn !== null ? { stoppingInMs: stoppingIn } : {}),
         ...dispatcher.stats,
         restartsByReason: supervisor.restartsByReason,
         reloads: this.#ops.reloads(),

@@ -21,7 +21,7 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import { ShoalError } from '../errors.js';
-import { bindHandle, errnoError, handleAddress, type TcpHandle } from './tcp-handle.js';
+import { bindHandle, errnoError, fdHandle, handleAddress, type TcpHandle } from './tcp-handle.js';
 
 /** The kernel's accept queue for the port (net's default backlog). */
 export const BACKLOG = 511;
@@ -61,6 +61,18 @@ export class Listener {
       if (err.code === 'EADDRINUSE') throw new ShoalError('SHOAL_ERR_PORT_IN_USE', where);
       if (err.code === 'EACCES' || err.code === 'EPERM') throw new ShoalError('SHOAL_ERR_PORT_DENIED', where);
       throw new ShoalError('SHOAL_ERR_LISTEN', where, err.message);
+    }
+  }
+
+  /** Serves a socket bound by someone else and passed as a descriptor (socket activation). */
+  static fromFd(fd: number): Listener {
+    try {
+      const h = fdHandle(fd);
+      const l = new Listener(h, handleAddress(h)!);
+      l.#listen(h);
+      return l;
+    } catch (e) {
+      throw new ShoalError('SHOAL_ERR_ACTIVATION', `fd ${fd}: ${(e as Error).message}`);
     }
   }
 

@@ -4,7 +4,8 @@
  * - The served port: bound at start when the user gave one (--port, PORT,
  *   config); otherwise when the first worker's app listens, on the port it
  *   asks for (DEFAULT_PORT when it asks for none), as `node app.js` would.
- *   Either way once, for the primary's life (listener.ts).
+ *   Either way once, for the primary's life (listener.ts). With socket
+ *   activation, the passed socket instead, whatever port is asked for.
  * - Other fixed ports the app listens on (its own admin or metrics server):
  *   bound once here, never listened on here, and shared by every worker as
  *   node:cluster shares them (each listens on a descriptor of the one
@@ -21,13 +22,15 @@ export const DEFAULT_PORT = 3000;
 export class Ports {
   readonly #host: string | undefined;
   readonly #onServed: (l: Listener) => void;
+  readonly #activatedFd: number | undefined;
   #served: Promise<Listener> | undefined;
   #listener: Listener | undefined;
   readonly #shared = new Map<string, TcpHandle>();
 
-  constructor(host: string | undefined, onServed: (l: Listener) => void) {
+  constructor(host: string | undefined, onServed: (l: Listener) => void, activatedFd?: number) {
     this.#host = host;
     this.#onServed = onServed;
+    this.#activatedFd = activatedFd;
   }
 
   /** The served port's listener, once bound. */
@@ -39,7 +42,8 @@ export class Ports {
    * ShoalError (port in use, denied) that the caller reports.
    */
   serve(port: number | null): Promise<Listener> {
-    this.#served ??= Listener.open(port ?? DEFAULT_PORT, this.#host).then((l) => {
+    const fd = this.#activatedFd;
+    this.#served ??= (fd === undefined ? Listener.open(port ?? DEFAULT_PORT, this.#host) : Promise.resolve().then(() => Listener.fromFd(fd))).then((l) => {
       this.#listener = l;
       this.#onServed(l);
       return l;

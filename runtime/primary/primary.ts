@@ -37,9 +37,13 @@ import { startHealthChecks } from './health.js';
 import { KernelAccept, type AcceptMode } from './kernel-accept.js';
 import { Ports } from './ports.js';
 import { Operations } from './operations.js';
+import { ShutdownDelay } from './shutdown-delay.js';
+import { takeActivation } from './socket-activation.js';
 import { Supervisor, type SupervisorEvents } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
 import type { Admin } from '../admin/admin.js';
+import { agentAnswer } from '../agent/weight.js';
+import { startAgentServer, type AgentServer } from '../agent/server.js';
 
 const TS_ENTRY = /\.(c|m)?tsx?$/;
 
@@ -105,8 +109,10 @@ export interface RunningPrimary {
   readonly address: () => net.AddressInfo | undefined;
   /** Resolves with the exit code the process should end with. */
   readonly done: Promise<number>;
-  /** Graceful stop: no new connections, workers finish in-flight requests, then exit. */
+  /** Graceful stop (after the shutdown delay): no new connections, workers finish in-flight requests, then exit. */
   stop(reason: string): Promise<number>;
+  /** Ends the shutdown delay now, if one runs (a second signal); false if none does. */
+  skipDelay(reason: string): boolean;
 }
 
 export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<RunningPrimary> {
@@ -132,13 +138,15 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const kernel = opts.accept === 'kernel' && (opts.balancer === 'least-conn' || opts.balancer === 'least-load')
     ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, dispatcher, log)
     : undefined;
+  const activation = takeActivation();
   const acceptErrors = new EveryError(log, 'accept failed (the primary is out of descriptors?)', ACCEPT_ERROR_LOG_MS);
   const ports = new Ports(opts.host, (l) => {
     l.onConnection = (h) => dispatcher.accept(h);
     l.onError = (err) => acceptErrors.note(err);
     kernel?.serve(l);
-    if (opts.port === undefined) log.info({ port: l.address.port, host: l.address.address }, 'serving the port the app listens on');
-  });
+    if (activation) log.info({ port: l.address.port, host: l.address.address, fd: activation.fd, fds: activation.count, fdName: activation.name ?? null, asked: opts.port ?? 'the app' }, 'socket activation: serving the socket passed by the service manager');
+    else if (opts.port === undefined) log.info({ port: l.address.port, host: l.address.address }, 'serving the port the app listens on');
+  }, activation?.fd);
   if (opts.port !== undefined) {
     try { await ports.serve(opts.port); } catch (e) { control.close(); throw e; }
   }
@@ -147,6 +155,14 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   if (opts.admin) {
     const { openAdmin } = await import('../admin/admin.js');
     try { admin = await openAdmin({ ...opts, admin: opts.admin }, log); } catch (e) { ports.close(); control.close(); throw e; }
+  }
+  let agent: AgentServer | undefined;
+  if (opts.agent) {
+    // Until the model exists no worker is ready: the answer is drain, as it will be then.
+    try { agent = await startAgentServer({ ...opts.agent, timeoutMs: opts.agentTimeoutMs }, () => (ops ? agentAnswer(ops.model.snapshot()) : 'drain\n'), log); } catch (e) {
+      await admin?.close(); ports.close(); control.close(); throw e;
+    }
+    log.info({ agent: agent.address }, 'HAProxy agent listening');
   }
   const address = (): net.AddressInfo | undefined => ports.listener?.address;
   const portControl = {
@@ -177,9 +193,14 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const done = new Promise<number>((resolve) => { finish = resolve; });
   let stopping: Promise<number> | undefined;
   let stopHealth: () => void = () => {};
+  const shutdown = new ShutdownDelay(opts.shutdownDelayMs, log);
 
   const stop = (reason: string, code = 0, force = false): Promise<number> => {
-    stopping ??= (async () => {
+    // A stop asked for again during the shutdown delay (a second `shoal stop`, a fatal error) ends the delay.
+    if (stopping) { shutdown.skip(reason); return stopping; }
+    stopping = (async () => {
+      // The delay: /readyz fails and the agent answers drain, while everything keeps serving.
+      await shutdown.run(reason, force);
       stopHealth();
       supervisor.beginStop();
       // Kernel accept: the primary takes over accepting and the workers close their descriptors
@@ -209,8 +230,8 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
       // Followers of `shoal logs -f` are told the cluster stopped, and their connections end.
       outputs.store.close();
       control?.close();
-      // Last: until here /readyz answers 'not ready: stopping', and /livez still 200.
-      await admin?.close();
+      // Last: until here /readyz answers 'not ready: stopping', /livez still 200 and the agent drain.
+      await Promise.all([admin?.close(), agent?.close()]);
       log.info({ code }, 'stopped');
       finish(code);
       return code;
@@ -248,7 +269,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
-  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address, admin: admin?.url });
+  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address, admin: admin?.url, shutdown });
   const o = ops;
   admin?.serve({
     model: o.model, status: () => o.status(), workers: () => supervisor.workers, http: supervisor.http,
@@ -259,7 +280,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.
   await link?.start();
   supervisor.start();
-  return { supervisor, dispatcher, accept, operations: ops, address, done, stop: (reason) => stop(reason) };
+  return { supervisor, dispatcher, accept, operations: ops, address, done, stop: (reason) => stop(reason), skipDelay: (reason) => shutdown.skip(reason) };
 }
 
 /** Polls a condition on the event loop's own schedule; resolves when it holds or the timeout passes. */

@@ -24,6 +24,8 @@ function why(w: WorkerRow): string {
 }
 
 export function readiness(s: ClusterState): Readiness {
+  const inMs = s.primary.stoppingInMs;
+  if (inMs !== undefined) return { ready: false, reason: `not ready: stopping in ${Math.ceil(inMs / 1000)}s (shutdown delay; still serving)` };
   if (s.primary.stopping) return { ready: false, reason: 'not ready: stopping' };
   const total = s.workers.length;
   const ready = s.workers.filter(inRotation).length;

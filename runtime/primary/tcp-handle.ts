@@ -35,6 +35,22 @@ export function bindHandle(address: string | null, port: number, addressType: 4 
   return h;
 }
 
+/**
+ * A handle on a listening socket this process was given as a descriptor
+ * (socket activation); throws when it is not a TCP socket.
+ */
+export function fdHandle(fd: number): TcpHandle {
+  if (typeof createServerHandle !== 'function') throw Object.assign(new Error('net._createServerHandle is missing in this Node version'), { code: 'ENOSYS' });
+  const h = createServerHandle(null, null, null, fd);
+  if (typeof h === 'number') throw errnoError(h, 'open');
+  // A unix socket comes back as a pipe handle, which has no getsockname.
+  if (typeof h.getsockname !== 'function' || handleAddress(h) === undefined) {
+    h.close();
+    throw Object.assign(new Error(`descriptor ${fd} is not a TCP socket`), { code: 'ENOTSOCK' });
+  }
+  return h;
+}
+
 /** An Error for a libuv status (negative errno), with `code` set as node sets it. */
 export function errnoError(status: number, syscall: string): NodeJS.ErrnoException {
   const code = util.getSystemErrorName(status);

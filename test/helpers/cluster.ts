@@ -68,6 +68,23 @@ export interface StartOptions {
   via?: string[];
 }
 
+/** Each line of a stream of JSON log lines, parsed (a line that is not JSON comes as its msg). */
+export function onJsonLines(stream: NodeJS.ReadableStream, each: (l: LogLine) => void): void {
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      let parsed: LogLine;
+      try { parsed = JSON.parse(line) as LogLine; } catch { parsed = { msg: line }; }
+      each(parsed);
+    }
+  });
+}
+
 export async function startCluster(entry: string, opts: StartOptions = {}): Promise<Cluster> {
   const port = opts.port ?? (await freePort());
   const args = [CLI, 'start', entry, ...(opts.noPort ? [] : ['--port', String(port)]), '--workers', String(opts.workers ?? 2), '--host', '127.0.0.1'];
@@ -77,25 +94,17 @@ export async function startCluster(entry: string, opts: StartOptions = {}): Prom
   const [command, ...prefix] = [...(opts.via ?? []), process.execPath];
   const proc = spawn(command!, [...prefix, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, ...opts.env, NO_COLOR: '1' },
+    // No shutdown delay unless a test asks for one (off a terminal with --admin it would default to 5 s).
+    env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, SHOAL_SHUTDOWN_DELAY: '0', ...opts.env, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.ownGroup === true,
   });
   const logs: LogLine[] = [];
   const waiters: { pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  let buf = '';
   let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    buf += chunk;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      let parsed: LogLine;
-      try { parsed = JSON.parse(line) as LogLine; } catch { parsed = { msg: line }; }
-      logs.push(parsed);
-      for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
-    }
+  onJsonLines(proc.stdout!, (parsed) => {
+    logs.push(parsed);
+    for (const w of [...waiters]) if (w.pred(parsed)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(parsed); }
   });
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => { err += c; });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -33,10 +33,10 @@ export interface LoadOptions {
   maxPerLoop?: number;
 }
 
-export function request(port: number, path: string, agent: http.Agent | false, timeoutMs: number):
+export function request(port: number, path: string, agent: http.Agent | false, timeoutMs: number, headers: http.OutgoingHttpHeaders = {}):
   Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GLOBAL_FLAGS, parseArgs, START_FLAGS } from '../../runtime/cli/args.js';
-import { defaultName, parsePort, parseSize, parseWorkers } from '../../runtime/cli/config.js';
+import { defaultName, defaultShutdownDelay, parsePort, parseSize, parseWorkers, startOptions } from '../../runtime/cli/config.js';
+import { FIXTURES } from '../helpers/cluster.js';
 import { restartDelay } from '../../runtime/primary/backoff.js';
 import { prettyLine } from '../../runtime/log.js';
 
@@ -33,6 +34,31 @@ describe('argument parsing', () => {
   it('names a cluster after the entry folder', () => {
     expect(defaultName('/srv/my-shop/server.js')).toBe('my-shop');
     expect(defaultName('/srv/my shop!/server.js')).toBe('my-shop-');
+  });
+});
+
+describe('shutdown delay and agent options', () => {
+  const opts = (argv: string[], env: NodeJS.ProcessEnv = {}, terminal = false) =>
+    startOptions(parseArgs(['start', 'http-esm.mjs', ...argv], spec), env, FIXTURES, terminal);
+
+  it('takes --shutdown-delay and --agent from flags, then env', () => {
+    const o = opts(['--shutdown-delay', '2500', '--agent', '9091']);
+    expect(o.shutdownDelayMs).toBe(2500);
+    expect(o.agent).toEqual({ host: '127.0.0.1', port: 9091 });
+    const e = opts([], { SHOAL_SHUTDOWN_DELAY: '700', SHOAL_AGENT: '0.0.0.0:9092' });
+    expect(e.shutdownDelayMs).toBe(700);
+    expect(e.agent).toEqual({ host: '0.0.0.0', port: 9092 });
+    expect(() => opts(['--shutdown-delay', '1s'])).toThrow(/--shutdown-delay/);
+    expect(() => opts(['--agent', 'x:y'])).toThrow(/--agent/);
+  });
+
+  it('defaults the delay to 0 on a terminal or when no balancer can see the stop, else 5 s', () => {
+    expect(defaultShutdownDelay(true, true)).toBe(0);
+    expect(defaultShutdownDelay(false, false)).toBe(0);
+    expect(defaultShutdownDelay(false, true)).toBe(5000);
+    expect(opts(['--agent', '9091'], {}, true).shutdownDelayMs).toBe(0);
+    expect(opts(['--agent', '9091']).shutdownDelayMs).toBe(5000);
+    expect(opts([]).shutdownDelayMs).toBe(0);
   });
 });
 

@@ -5,8 +5,8 @@ import { ERRORS, ShoalError } from '../../runtime/errors.js';
 describe('error registry', () => {
   it('has exactly these stable codes', () => {
     expect(Object.keys(ERRORS).sort()).toEqual([
-      'SHOAL_ERR_ADMIN_LISTEN', 'SHOAL_ERR_ADMIN_NO_TOKEN', 'SHOAL_ERR_ADMIN_PORT_IN_USE',
-      'SHOAL_ERR_AMBIGUOUS_CLUSTER', 'SHOAL_ERR_APP_NAME', 'SHOAL_ERR_BAD_CONFIG', 'SHOAL_ERR_BAD_VALUE',
+      'SHOAL_ERR_ACTIVATION', 'SHOAL_ERR_ADMIN_LISTEN', 'SHOAL_ERR_ADMIN_NO_TOKEN', 'SHOAL_ERR_ADMIN_PORT_IN_USE',
+      'SHOAL_ERR_AGENT_LISTEN', 'SHOAL_ERR_AMBIGUOUS_CLUSTER', 'SHOAL_ERR_APP_NAME', 'SHOAL_ERR_BAD_CONFIG', 'SHOAL_ERR_BAD_VALUE',
       'SHOAL_ERR_BUSY', 'SHOAL_ERR_CLOCK_DRIFT', 'SHOAL_ERR_CLUSTER_STOPPED', 'SHOAL_ERR_CONFIG_NOT_FOUND', 'SHOAL_ERR_CONTROL_BAD_REQUEST', 'SHOAL_ERR_CONTROL_LOST',
       'SHOAL_ERR_CRASH_LOOP', 'SHOAL_ERR_DIR_NOT_EMPTY', 'SHOAL_ERR_ENTRY_NOT_FOUND', 'SHOAL_ERR_ENTRY_UNREADABLE',
       'SHOAL_ERR_INSTALL_FAILED', 'SHOAL_ERR_INTERNAL', 'SHOAL_ERR_LISTEN', 'SHOAL_ERR_MISSING_DIR',
@@ -20,6 +20,7 @@ describe('error registry', () => {
 
   it.each([
     ['SHOAL_ERR_UNKNOWN_FLAG', true], ['SHOAL_ERR_PORT_IN_USE', true], ['SHOAL_ERR_ADMIN_NO_TOKEN', true], ['SHOAL_ERR_ADMIN_PORT_IN_USE', true], ['SHOAL_ERR_UNKNOWN_BALANCER', true],
+    ['SHOAL_ERR_AGENT_LISTEN', true], ['SHOAL_ERR_ACTIVATION', false],
     ['SHOAL_ERR_WORKER_STARTUP', false], ['SHOAL_ERR_CRASH_LOOP', false], ['SHOAL_ERR_LISTEN', false],
   ] as const)('%s is a usage error: %s', (code, usage) => {
     expect(new ShoalError(code, 'x', 'y', 'z').usage).toBe(usage);

@@ -54,7 +54,7 @@ function variablesRead(): Set<string> {
   return names;
 }
 
-const named = (text: string): Set<string> => new Set([...text.matchAll(/\b(PORT|NO_COLOR|(?:SHOAL|XDG)_[A-Z0-9_]+)\b/g)].map((m) => m[1]!));
+const named = (text: string): Set<string> => new Set([...text.matchAll(/\b(PORT|NO_COLOR|LISTEN_(?:PID|FDS|FDNAMES)|(?:SHOAL|XDG)_[A-Z0-9_]+)\b/g)].map((m) => m[1]!));
 
 describe('environment lists', () => {
   const read = variablesRead();

@@ -18,6 +18,11 @@ describe('readiness', () => {
     expect(readiness(state([row(1, 'ready')], true))).toEqual({ ready: false, reason: 'not ready: stopping' });
   });
 
+  it('not ready during the shutdown delay, saying when the stop begins', () => {
+    const s: ClusterState = { primary: { stopping: true, stoppingInMs: 2400 } as ClusterState['primary'], workers: [row(1, 'ready')] };
+    expect(readiness(s)).toEqual({ ready: false, reason: 'not ready: stopping in 3s (shutdown delay; still serving)' });
+  });
+
   it('not ready when no worker is ready or every ready one is hung, with why', () => {
     expect(readiness(state([row(1, 'failed', { error: 'exit code 1' }), row(2, 'starting')]))).toEqual({
       ready: false, reason: 'not ready: no worker ready (slot 1 failed: exit code 1; slot 2 starting)',

@@ -1,0 +1,40 @@
+/**
+ * systemd socket activation (sd_listen_fds(3)): systemd (or
+ * systemd-socket-activate, or any launcher doing the same) binds the port,
+ * keeps it open across restarts of the service, and passes it from fd 3:
+ *
+ *   LISTEN_PID=<this process>  LISTEN_FDS=<count>  [LISTEN_FDNAMES=a:b]
+ *
+ * The primary then serves that socket instead of binding, whatever port it
+ * was given or the app asks for. While shoal restarts, the socket stays open
+ * in systemd: new connections wait in the kernel's accept queue for the next
+ * primary, none is refused.
+ */
+export const LISTEN_FDS_START = 3;
+
+export interface Activation {
+  /** The descriptor served (the first one passed). */
+  readonly fd: number;
+  /** How many were passed; only the first is served. */
+  readonly count: number;
+  readonly name: string | undefined;
+}
+
+/**
+ * The passed socket, if the variables are meant for this process. They are
+ * removed from `env` either way, as sd_listen_fds(unset=1) does: the
+ * workers, and the app in them, must not take the socket for theirs.
+ */
+export function takeActivation(env: NodeJS.ProcessEnv = process.env, pid = process.pid): Activation | undefined {
+  const listenPid = env.LISTEN_PID;
+  const listenFds = env.LISTEN_FDS;
+  const names = env.LISTEN_FDNAMES;
+  delete env.LISTEN_PID;
+  delete env.LISTEN_FDS;
+  delete env.LISTEN_FDNAMES;
+  if (listenPid === undefined || listenFds === undefined) return undefined;
+  // Meant for another process (a wrapper that exec'd us without setting them for us).
+  if (!/^\d+$/.test(listenPid) || Number(listenPid) !== pid) return undefined;
+  if (!/^\d+$/.test(listenFds) || Number(listenFds) < 1) return undefined;
+  return { fd: LISTEN_FDS_START, count: Number(listenFds), name: names?.split(':')[0] || undefined };
+}
