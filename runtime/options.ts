@@ -117,6 +117,10 @@ export interface ShoalOptions {
   readonly adminRequestTimeoutMs: number;
   readonly adminHeadersTimeoutMs: number;
   readonly adminMaxHeaderBytes: number;
+  /** Dashboard (GET / on the admin server): how often it samples the cluster and pushes a sample to open pages. */
+  readonly dashboardIntervalMs: number;
+  /** How far back the dashboard's charts reach (the samples a page that opens is sent first). */
+  readonly dashboardHistoryMs: number;
   /**
    * Tag each line of app output with its worker (`[w3] `, `[w3 err] `) on its
    * way through the primary: true always, false never, undefined on a terminal
@@ -183,6 +187,8 @@ export const DEFAULTS = {
   adminRequestTimeoutMs: 10_000,
   adminHeadersTimeoutMs: 5_000,
   adminMaxHeaderBytes: 8 * 1024,
+  dashboardIntervalMs: 1_000,
+  dashboardHistoryMs: 5 * 60_000,
   logLines: 1_000,
   logMemoryBytes: 1024 * 1024,
   logKeepExited: 5,
@@ -283,6 +289,8 @@ export function resolveOptions(input: ShoalOptionsInput): ShoalOptions {
     adminRequestTimeoutMs: int('adminRequestTimeoutMs', input.adminRequestTimeoutMs ?? DEFAULTS.adminRequestTimeoutMs, 1),
     adminHeadersTimeoutMs: int('adminHeadersTimeoutMs', input.adminHeadersTimeoutMs ?? DEFAULTS.adminHeadersTimeoutMs, 1),
     adminMaxHeaderBytes: int('adminMaxHeaderBytes', input.adminMaxHeaderBytes ?? DEFAULTS.adminMaxHeaderBytes, 1024),
+    dashboardIntervalMs: int('dashboardIntervalMs', input.dashboardIntervalMs ?? DEFAULTS.dashboardIntervalMs, 100, 60_000),
+    dashboardHistoryMs: int('dashboardHistoryMs', input.dashboardHistoryMs ?? DEFAULTS.dashboardHistoryMs, 1_000, 3_600_000),
     logPrefix: input.logPrefix,
     logLines: int('--log-lines', input.logLines ?? DEFAULTS.logLines, 1),
     logMemoryBytes: int('--log-memory', input.logMemoryBytes ?? DEFAULTS.logMemoryBytes, 1),

@@ -63,6 +63,8 @@ export interface HttpFigures {
 export class HttpTotals {
   readonly #bySlot = new Map<number, number[]>();
   readonly #duration = new Buckets(DURATION_BUCKETS);
+  /** Durations per slot too: the dashboard's per-worker latency quantiles are read from their deltas. */
+  readonly #durationBySlot = new Map<number, Buckets>();
 
   /** One load report's figures from the worker in `slot`. */
   add(slot: number, d: HttpDelta): void {
@@ -70,6 +72,14 @@ export class HttpTotals {
     if (!codes) { codes = [0, 0, 0, 0, 0]; this.#bySlot.set(slot, codes); }
     for (let i = 0; i < 5; i++) codes[i]! += d.codes[i] ?? 0;
     this.#duration.addCounts(d.buckets, d.sum);
+    let slotDuration = this.#durationBySlot.get(slot);
+    if (!slotDuration) { slotDuration = new Buckets(DURATION_BUCKETS); this.#durationBySlot.set(slot, slotDuration); }
+    slotDuration.addCounts(d.buckets, d.sum);
+  }
+
+  /** Slot number -> its duration bucket counts since the cluster started (not cumulative across buckets). */
+  durationsBySlot(): ReadonlyMap<number, readonly number[]> {
+    return new Map([...this.#durationBySlot].map(([n, b]) => [n, b.figures().counts]));
   }
 
   figures(): HttpFigures {

@@ -271,7 +271,10 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
   ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address, admin: admin?.url, shutdown });
   const o = ops;
-  admin?.serve({ model: o.model, status: () => o.status(), workers: () => supervisor.workers });
+  admin?.serve({
+    model: o.model, status: () => o.status(), workers: () => supervisor.workers, http: supervisor.http,
+    actions: { reload: () => o.reload(1, (e) => log.info(e, `reload: ${e.event}`)), scale: (to) => o.scale(to) },
+  });
   stopHealth = startHealthChecks(opts, supervisor, dispatcher, log);
   // The host's sessions come from Redis before any worker takes traffic (a client whose session
   // is not here yet would get a fresh one). If Redis is down, start anyway: it syncs on return.

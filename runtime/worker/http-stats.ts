@@ -14,10 +14,11 @@ import type { HttpDelta } from '../ipc/messages.js';
 
 /**
  * Upper bounds of the duration buckets, seconds (Prometheus' defaults with
- * 2.5 and 10 s kept, few enough that a scrape stays small). The last count
- * is everything slower (+Inf).
+ * 2.5 and 10 s kept, few enough that a scrape stays small, and three below
+ * 5 ms: a local app answers in under a millisecond, and the dashboard's
+ * quantiles are read from these buckets). The last count is everything slower (+Inf).
  */
-export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
 
 /** Which of the buckets bounded by `bounds` takes `v` (bounds.length: +Inf). */
 export function bucketIndex(bounds: readonly number[], v: number): number {

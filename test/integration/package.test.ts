@@ -2,14 +2,16 @@
  * shoal's package as `npm pack` makes it and a user installs it: it ships its
  * licence, and installing the tarball runs none of shoal's scripts (npm
  * names the scripts of the packages it installs, so none of shoal's may be
- * an install-time one: the build is `prepack`, run by `npm pack`).
+ * an install-time one: the build is `prepack`, run by `npm pack`), and an
+ * installed copy serves the dashboard's page and files (the build copies them).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT } from '../helpers/cluster.js';
+import { FIXTURES, freePort, ROOT, TEST_RUNTIME_DIR } from '../helpers/cluster.js';
+import { request } from '../helpers/http.js';
 
 // A real npm install, from the registry or npm's cache.
 const SLOW = 180_000;
@@ -46,5 +48,23 @@ describe('the packed package', () => {
     expect(installed.out).not.toMatch(/shoal@[\d.]+ \(|> shoal@/);
     expect(fs.existsSync(path.join(app, 'node_modules/shoal/LICENSE'))).toBe(true);
     expect(fs.existsSync(path.join(app, 'node_modules/shoal/dist/runtime/cli/main.js'))).toBe(true);
+    for (const asset of ['index.html', 'app.js', 'chart.js', 'format.js', 'style.css']) {
+      expect(files.map((f) => f.path)).toContain(`dist/runtime/dashboard/assets/${asset}`);
+    }
+
+    // The installed copy's dashboard: its page and a script, from its own files.
+    const [port, admin] = [await freePort(), await freePort()];
+    const primary = spawn(process.execPath, [path.join(app, 'node_modules/shoal/dist/runtime/cli/main.js'), 'start', path.join(FIXTURES, 'http-esm.mjs'),
+      '--port', String(port), '--workers', '1', '--name', `pkg-${port}`, '--admin', `127.0.0.1:${admin}`], { cwd: app, env: { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        primary.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; if (out.includes('"admin server listening"')) resolve(); });
+        primary.once('exit', (code) => reject(new Error(`the installed shoal exited with ${code}: ${out}`)));
+      });
+      const page = await request(admin, '/', { headers: { accept: 'text/html' } });
+      expect([page.status, page.body]).toEqual([200, expect.stringContaining('/assets/app.js')]);
+      expect((await request(admin, '/assets/app.js')).status).toBe(200);
+    } finally { primary.kill('SIGKILL'); }
   }, SLOW);
 });
