@@ -5,7 +5,7 @@
  * accept and floor messages, and the stop sequence's wait for every
  * descriptor. test/integration/kernel-accept.test.ts runs it for real.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { Dispatcher } from '../../runtime/primary/dispatcher.js';
@@ -31,7 +31,7 @@ function fakeWorker(id: number) {
 const lines: Record<string, unknown>[] = [];
 const log = pino({ level: 'info' }, { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } });
 const open: { close(): void }[] = [];
-afterEach(() => { for (const o of open.splice(0)) o.close(); lines.length = 0; });
+afterEach(() => { vi.useRealTimers(); for (const o of open.splice(0)) o.close(); lines.length = 0; });
 
 async function setup(probe: (h: TcpHandle) => Promise<string | undefined>) {
   const listener = await Listener.open(0, '127.0.0.1');
@@ -79,6 +79,9 @@ describe('kernel accept controller', () => {
     expect(accept.msg).toMatchObject({ params: { balancer: 'least-conn', slack: 1, rampMs: 0 }, floor: 1 });
     expect(accept.handle).toBe(listener.handle);
     for (const w of [w1, w2]) w.sent.length = 0;
+    // The clock stands still from here unless the test moves it: "within floorEveryMs" must not
+    // depend on how fast this machine runs the next lines (setImmediate stays real: turns pass).
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
     // Three reports in one turn, one of which moves the floor (the least loaded key goes 1 -> 3).
     w1.load.conns = 2; dispatcher.loadChanged(w1);
     w2.load.conns = 3; dispatcher.loadChanged(w2);
@@ -95,7 +98,9 @@ describe('kernel accept controller', () => {
     w1.load.conns = 4; dispatcher.loadChanged(w1);
     await turn();
     expect(w1.sent).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 15));
+    vi.advanceTimersByTime(9);
+    expect(w1.sent).toHaveLength(1);
+    vi.advanceTimersByTime(1);
     expect(w1.sent.at(-1)?.msg).toEqual({ shoal: 'floor', floor: 5 });
     // ...but a worker that reports itself paused gets a new floor at once (all paused: nobody accepts).
     w1.load.conns = 7; w2.load.conns = 7;
