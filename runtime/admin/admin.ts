@@ -16,7 +16,7 @@ import type { ShoalOptions } from '../options.js';
 import type { ClusterModel, ClusterState } from '../primary/cluster-state.js';
 import type { WorkerProcess } from '../primary/worker-process.js';
 import { actionRoutes, type ActionOps } from './actions.js';
-import { adminRoutes, type AdminViews } from './routes.js';
+import { adminRoutes, HEALTH_PATHS, type AdminViews } from './routes.js';
 import { startAdminServer, type AdminServer } from './server.js';
 
 export interface ServedParts {
@@ -52,6 +52,7 @@ export async function openAdmin(opts: ShoalOptions & { admin: NonNullable<ShoalO
     requestTimeoutMs: opts.adminRequestTimeoutMs, headersTimeoutMs: opts.adminHeadersTimeoutMs, maxHeaderBytes: opts.adminMaxHeaderBytes,
   }, {
     get: adminRoutes(() => views, loadStatic()),
+    open: HEALTH_PATHS,
     post: actionRoutes(enabled, () => actions),
     stream: new Map([['/events', eventStream(() => feed, { actions: enabled, version: shoalVersion() })]]),
   }, log);

@@ -12,6 +12,8 @@
  *   /metrics  Prometheus text: shoal's own metrics and the app's, summed over workers
  *   POST /actions/reload, /actions/scale   the dashboard's buttons, with a token only (actions.ts)
  *   POST /signin   the dashboard's sign-in, with a token only (sign-in.ts)
+ *
+ * With a token every path needs it but the two health probes (HEALTH_PATHS).
  */
 import type { ClusterState } from '../primary/cluster-state.js';
 import { readiness } from '../primary/readiness.js';
@@ -26,6 +28,13 @@ export interface AdminViews {
   /** The metrics text and its content type. */
   metrics(): Promise<{ type: string; body: string }>;
 }
+
+/**
+ * Answered without the token: a kubelet's probe cannot read a Secret into
+ * its header, and a balancer's check should not carry one; they tell only
+ * whether the host serves (as Kubernetes' own /livez and /readyz do).
+ */
+export const HEALTH_PATHS: ReadonlySet<string> = new Set(['/livez', '/readyz']);
 
 const INDEX = `shoal admin
   /         the dashboard, in a browser

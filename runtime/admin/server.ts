@@ -9,7 +9,10 @@
  *   body bounded in size (413);
  * - with a token, every request must carry `Authorization: Bearer <token>`
  *   or the dashboard's sign-in cookie (auth.ts), else 401 before anything
- *   else is looked at; `/` and `/signin` then answer with the sign-in;
+ *   else is looked at; `/` and `/signin` then answer with the sign-in. The
+ *   open paths (the health probes) are the exception: a kubelet or a
+ *   balancer's check must not need the secret, and they tell only whether
+ *   the host serves;
  * - a route that throws gets a 500, logged; nothing reaches the primary's loop.
  */
 import http from 'node:http';
@@ -44,6 +47,8 @@ export interface AdminRoutes {
   readonly get: ReadonlyMap<string, Route>;
   readonly post?: ReadonlyMap<string, Route>;
   readonly stream?: ReadonlyMap<string, StreamRoute>;
+  /** GET paths answered without the token. */
+  readonly open?: ReadonlySet<string>;
 }
 
 export interface AdminServerOptions {
@@ -88,6 +93,7 @@ export async function startAdminServer(o: AdminServerOptions, routes: AdminRoute
   const post = routes.post ?? new Map<string, Route>();
   const stream = routes.stream ?? new Map<string, StreamRoute>();
   const known = [...routes.get.keys(), ...stream.keys(), ...post.keys()];
+  const open = routes.open ?? new Set<string>();
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, send: (r: Reply) => void): Promise<void> => {
     const raw = req.url ?? '/';
@@ -98,7 +104,7 @@ export async function startAdminServer(o: AdminServerOptions, routes: AdminRoute
     const body = req.method === 'POST' && isPost ? await readBody(req) : '';
     if (body === undefined) { send(text(413, `body too large: at most ${MAX_BODY_BYTES} bytes\n`)); return; }
     const asked: Asked = { query, headers: req.headers, body };
-    if (!auth.allows(req)) {
+    if (!open.has(path) && !auth.allows(req)) {
       const signIn = auth.enabled && (path === '/' || path === '/signin') ? signInRoute(auth, path, req.method ?? '', asked) : undefined;
       send(signIn ?? { ...text(401, 'unauthorized: send Authorization: Bearer <token>\n'), headers: { 'www-authenticate': 'Bearer realm="shoal"' } });
       return;

@@ -105,8 +105,9 @@ Options:
                         distributed (Redis is the store; hosts cache, bounded by --max-sessions)
       --admin [HOST:]PORT  serve /metrics, /livez, /readyz and /status over HTTP (default host
                         127.0.0.1; another host needs a token); off by default
-      --admin-token T   every admin request must send 'Authorization: Bearer T' (16+ characters;
-                        prefer SHOAL_ADMIN_TOKEN or the config file: a flag shows in ps)
+      --admin-token T   every admin request but /livez and /readyz must send 'Authorization:
+                        Bearer T' (16+ characters; prefer SHOAL_ADMIN_TOKEN or the config file:
+                        a flag shows in ps)
       --scrape-timeout MS  how long /metrics waits for each worker's metrics (default 500)
       --log-prefix      tag each line of app output with its worker ([w3] , [w3 err] ) off a
                         terminal too (on one it always is); off one, lines pass unchanged

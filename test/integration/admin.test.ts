@@ -75,14 +75,19 @@ describe('admin endpoints', () => {
     } finally { slow.destroy(); }
   });
 
-  it('with a token, every request needs Authorization: Bearer <token>; the token never shows in status or logs', async () => {
+  it('with a token, every request but the health probes needs Authorization: Bearer <token>; the token never shows in status or logs', async () => {
     cluster = await startCluster(path.join(FIXTURES, 'http-esm.mjs'), { workers: 1, extraArgs: ADMIN, env: { SHOAL_ADMIN_TOKEN: TOKEN } });
     const c = cluster;
     const a = await adminOf(c);
-    for (const p of ['/metrics', '/status', '/livez', '/nope']) {
+    for (const p of ['/metrics', '/status', '/events', '/nope', '/livez/x']) {
       const none = await adminGet(a, p);
       expect([p, none.status, none.headers['www-authenticate']]).toEqual([p, 401, 'Bearer realm="shoal"']);
     }
+    // A kubelet's probe carries no secret: the probes answer without it, and say nothing more with a wrong one.
+    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+      expect([(await adminGet(a, '/livez', { headers })).status, (await adminGet(a, '/readyz?verbose', { headers })).body]).toEqual([200, 'ready: 1 of 1 worker ready\n']);
+    }
+    expect((await adminGet(a, '/livez', { method: 'POST' })).status).toBe(405);
     expect((await adminGet(a, '/status', { headers: { authorization: `Bearer ${TOKEN}x` } })).status).toBe(401);
     expect((await adminGet(a, '/status', { headers: { authorization: TOKEN } })).status).toBe(401);
     expect((await adminGet(a, '/metrics', { method: 'POST' })).status).toBe(401);

@@ -3,8 +3,8 @@
  * serves: every COPY source exists, the CMD parses with the real parser and
  * runs (with the image's ENV, and the pod's env over it as Kubernetes does),
  * EXPOSE and containerPort are the ports it serves, the probes' paths answer
- * on the admin port with the probes' headers, and the grace period covers
- * the shutdown delay and the stop timeout.
+ * on the admin port with no header (the token, from a Secret, guards the
+ * rest), and the grace period covers the shutdown delay and the stop timeout.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +27,8 @@ const cmd = JSON.parse(docker.filter((i) => i.op === 'CMD').at(-1)!.args) as str
 const k8s = readDeploy('kubernetes.yaml');
 const START_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 5_000;
+/** What the Secret the manifest names would hold. */
+const SECRET_TOKEN = 'k8s-secret-token-0123456789abcdef';
 
 /** A field of the manifest's text: the first `key: value` after `after` (the manifest has one container). */
 function field(key: string, after = ''): string {
@@ -82,14 +84,17 @@ describe('deploy/kubernetes.yaml', () => {
     expect(Number(field('periodSeconds', 'readinessProbe:')) * Number(field('failureThreshold', 'readinessProbe:')) * 1000).toBeLessThan(delay);
     // No preStop sleep: the shutdown delay does that job (and a sleep would add to it).
     expect(k8s).not.toMatch(/^\s*preStop:/m);
-    for (const probe of ['livenessProbe:', 'readinessProbe:']) expect(field('value', probe)).toBe(`Bearer ${podEnv.SHOAL_ADMIN_TOKEN}`);
+    // The token comes from a Secret, never a literal; the probes carry none (a kubelet cannot read a Secret into a header).
+    expect(k8s).toMatch(/- name: SHOAL_ADMIN_TOKEN\n\s+valueFrom:\n\s+secretKeyRef:/);
+    expect(podEnv.SHOAL_ADMIN_TOKEN).toBeUndefined();
+    expect(k8s).not.toMatch(/httpHeaders:/);
   });
 
-  it('the image CMD with the pod env serves the app, the probes with their headers, and the agent', async () => {
+  it('the image CMD with the pod env serves the app, the probes without a token, and the agent', async () => {
     const [port, admin, agent] = [await freePort(), await freePort(), await freePort()];
     // The image's ENV, the pod's env over it (as Kubernetes does), with free ports for a test.
     const env = {
-      ...process.env, ...image, ...podEnv, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, NO_COLOR: '1',
+      ...process.env, ...image, ...podEnv, SHOAL_ADMIN_TOKEN: SECRET_TOKEN, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, NO_COLOR: '1',
       PORT: String(port), SHOAL_ADMIN: `127.0.0.1:${admin}`, SHOAL_AGENT: `127.0.0.1:${agent}`,
     };
     const [bin, ...args] = cmd;
@@ -98,14 +103,14 @@ describe('deploy/kubernetes.yaml', () => {
     const logs: LogLine[] = [];
     onJsonLines(proc.stdout!, (l) => logs.push(l));
     await waitFor(() => logs.some((l) => l.msg === 'cluster ready'), START_TIMEOUT_MS, 'cluster ready');
-    const auth = { authorization: field('value', 'readinessProbe:') };
-    const get = (p: string, headers: Record<string, string> = auth): Promise<number> =>
+    const get = (p: string, headers: Record<string, string> = {}): Promise<number> =>
       new Promise((resolve, reject) => {
         http.get({ host: '127.0.0.1', port: admin, path: p, headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject);
       });
     expect(await get(field('path', 'livenessProbe:'))).toBe(200);
     expect(await get(field('path', 'readinessProbe:'))).toBe(200);
-    expect(await get('/readyz', {})).toBe(401);
+    expect(await get('/status')).toBe(401);
+    expect(await get('/status', { authorization: `Bearer ${SECRET_TOKEN}` })).toBe(200);
     expect((await request(port, '/', false, REQUEST_TIMEOUT_MS)).body).toMatch(/^hello from worker \d/);
     expect(await agentLine(agent)).toMatch(/^up ready \d+%\n$/);
     // SIGTERM, as the kubelet sends: not ready at once, still serving, for the delay.
