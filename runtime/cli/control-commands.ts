@@ -35,10 +35,12 @@ export function formatStatus(st: StatusReply): string {
   const p = st.primary;
   const hs = p.sessions as { sessions: number; bytes: number } | undefined;
   const rd = p.redis as { status: string; queued: number } | null | undefined;
+  const agent = p.agent as { address: string; answer: string } | null | undefined;
   const head = `cluster ${String(p.name)}  primary pid ${String(p.pid)}  up ${duration(Number(p.uptimeMs))}  balancer ${String(p.balancer)}  accept ${String(p.accept ?? 'handoff')}  port ${String(p.port)}  queued ${String(p.queued)}` +
     (hs ? `  sessions ${hs.sessions} (${kib(hs.bytes)})` : '') +
     (rd ? `  redis ${rd.status}${rd.queued > 0 ? ` (${rd.queued} session${rd.queued === 1 ? '' : 's'} queued)` : ''}` : '') +
     (typeof p.admin === 'string' ? `  admin ${p.admin}` : '') +
+    (agent ? `  agent ${agent.address} (${agent.answer})` : '') +
     (typeof p.stoppingInMs === 'number' ? `  stopping in ${Math.ceil(p.stoppingInMs / 1000)}s (shutdown delay: still serving, not ready)` : '') + '\n';
   // Weights only when some slot has one (--weights): otherwise the column says nothing.
   const weighted = st.workers.some((w) => (w.weight ?? 1) !== 1);

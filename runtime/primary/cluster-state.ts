@@ -9,6 +9,7 @@
  * read() first asks each worker for its replica's figures, bounded by a
  * timeout, and, for the cluster view, Redis for the host list.
  */
+import { agentAnswer } from '../agent/weight.js';
 import type { ReplicaStats } from '../ipc/messages.js';
 import { within } from '../within.js';
 import type { BucketFigures, HttpFigures } from '../metrics/totals.js';
@@ -66,6 +67,8 @@ export interface PrimaryState {
   readonly port: number | null;
   /** The admin server's URL (never its token), or null when it is off. */
   readonly admin: string | null;
+  /** The HAProxy agent (--agent): where it listens and what it answers now; null when it is off. */
+  readonly agent: { readonly address: string; readonly answer: string } | null;
   readonly queued: number;
   readonly unacknowledged: number;
   readonly operation: string | null;
@@ -101,6 +104,8 @@ export interface ModelParts {
   readonly link?: RedisLink | undefined;
   readonly kernel?: KernelAccept | undefined;
   readonly admin?: string | undefined;
+  /** The HAProxy agent's address, when --agent is on. */
+  readonly agent?: string | undefined;
   /** The served port's address, once bound. */
   readonly address: () => { readonly port: number } | undefined;
   /** The shutdown delay, when one may run. */
@@ -146,7 +151,7 @@ export class ClusterModel {
     const now = Date.now();
     const hs = hub.stats();
     const stoppingIn = this.#p.shutdown?.remainingMs(now) ?? null;
-    return {
+    const state: ClusterState = {
       ...(hosts ? { hosts } : {}),
       primary: {
         pid: process.pid,
@@ -158,6 +163,7 @@ export class ClusterModel {
         kernelAccepted: kernel?.accepted ?? 0,
         port: this.#p.address()?.port ?? null,
         admin: this.#p.admin ?? null,
+        agent: null,
         queued: dispatcher.queued,
         unacknowledged: dispatcher.unacknowledged,
         operation: this.#ops.operation(),
@@ -193,5 +199,8 @@ export class ClusterModel {
         };
       }),
     };
+    // The agent's answer is decided from the rest of the state, as HAProxy would get it now.
+    const agent = this.#p.agent;
+    return agent ? { ...state, primary: { ...state.primary, agent: { address: agent, answer: agentAnswer(state).trim() } } } : state;
   }
 }

@@ -269,7 +269,7 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   log.info({ balancer: opts.balancer }, 'scheduler chosen');
   const accept = (): AcceptMode => kernel?.mode ?? 'handoff';
   if (!kernel) log.info({ accept: 'handoff', balancer: opts.balancer }, 'accept mode: handoff (the primary accepts and hands each connection to a worker)');
-  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address, admin: admin?.url, shutdown });
+  ops = new Operations(opts, { supervisor, dispatcher, hub, link, kernel, log, address, admin: admin?.url, agent: agent?.address, shutdown });
   const o = ops;
   admin?.serve({
     model: o.model, status: () => o.status(), workers: () => supervisor.workers, http: supervisor.http,

@@ -9,7 +9,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agentLine } from '../helpers/agent.js';
-import { clusterStatus, FIXTURES, freePort, startCluster, type Cluster } from '../helpers/cluster.js';
+import { clusterStatus, FIXTURES, runCli, freePort, startCluster, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
 
 const APP = path.join(FIXTURES, 'http-esm.mjs');
@@ -31,6 +31,7 @@ describe('shutdown delay', () => {
   it('fails /readyz and answers drain while serving for the delay, then stops', async () => {
     const { c, admin, agent } = await start();
     expect(await agentLine(agent)).toMatch(/^up ready (\d+)%\n$/);
+    expect((await clusterStatus(c)).primary.agent).toEqual({ address: `127.0.0.1:${agent}`, answer: expect.stringMatching(/^up ready \d+%$/) });
     expect((await request(admin, '/readyz', false, REQUEST_TIMEOUT_MS)).status).toBe(200);
     const t0 = Date.now();
     c.proc.kill('SIGTERM');
@@ -41,6 +42,9 @@ describe('shutdown delay', () => {
     expect(await agentLine(agent)).toBe('drain\n');
     const status = await clusterStatus(c);
     expect(status.primary.stoppingInMs as number).toBeGreaterThan(0);
+    expect(status.primary.agent).toEqual({ address: `127.0.0.1:${agent}`, answer: 'drain' });
+    const table = await runCli(['status', '--name', `test-${c.port}`]);
+    expect(table.stdout).toContain(`agent 127.0.0.1:${agent} (drain)`);
     // Still serving, on new connections too, until the delay is over.
     for (let i = 0; i < 5; i++) expect((await request(c.port, '/', false, REQUEST_TIMEOUT_MS)).status).toBe(200);
     expect(Date.now() - t0).toBeLessThan(DELAY_MS);
