@@ -32,12 +32,40 @@ function prettyStream(out: NodeJS.WriteStream): DestinationStream {
   return { write: (line: string) => { out.write(prettyLine(line, color)); } };
 }
 
+/** The primary's own log lines waiting for a slow reader of stdout, past which they are dropped. */
+export const LOG_PENDING_MAX_BYTES = 1024 * 1024;
+
+/**
+ * JSON lines through process.stdout, bounded. Not pino.destination({ sync }):
+ * on a pipe nobody reads, a synchronous write gets EAGAIN and sonic-boom
+ * retries until the reader comes back, freezing the primary (and with it
+ * every connection it balances) on its next log line. Through process.stdout
+ * the lines queue in order with the app output that passes through the
+ * primary (logs/passage.ts, same bound), and past the bound they are dropped
+ * and counted, the count logged once the stream has room again. Files are
+ * written synchronously (writableLength stays 0): nothing is ever dropped.
+ */
+function boundedStream(out: NodeJS.WriteStream, maxPendingBytes: number, name: string | undefined): DestinationStream {
+  let dropped = 0;
+  return {
+    write: (line: string) => {
+      if (out.writableLength < maxPendingBytes) { out.write(line); return; }
+      if (dropped++ > 0) return;
+      out.once('drain', () => {
+        const note = { level: 40, time: Date.now(), pid: process.pid, ...(name ? { name } : {}), lines: dropped, msg: "log lines dropped: the primary's stdout was not read fast enough" };
+        dropped = 0;
+        out.write(`${JSON.stringify(note)}\n`);
+      });
+    },
+  };
+}
+
 export interface LogOptions { readonly level?: string; readonly pretty?: boolean; readonly name?: string }
 
 export function createLogger(opts: LogOptions = {}): Logger {
   const pretty = opts.pretty ?? process.stdout.isTTY === true;
   const base = { level: opts.level ?? process.env.SHOAL_LOG_LEVEL ?? 'info', base: { pid: process.pid, ...(opts.name ? { name: opts.name } : {}) } };
-  return pretty ? pino(base, prettyStream(process.stdout)) : pino(base, pino.destination({ fd: 1, sync: true }));
+  return pino(base, pretty ? prettyStream(process.stdout) : boundedStream(process.stdout, LOG_PENDING_MAX_BYTES, opts.name));
 }
 
 /** The primary's logger: named after the cluster, debug with --verbose. */

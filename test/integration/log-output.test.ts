@@ -43,20 +43,50 @@ describe("the app's output through the primary", () => {
     expect(c.stderr()).toBe('[w1 err] chatty: worker 1 stderr at start\n');
   });
 
-  it("nobody reads the primary's stdout: app lines past the bound are dropped and counted, the primary keeps serving, shoal logs has them", async () => {
+  /** A cluster whose stdout nobody reads (yet), and 4 MB of app lines written into it: past the bound of 1 MiB. */
+  async function unreadCluster(): Promise<{ proc: ReturnType<typeof spawn>; name: string; env: NodeJS.ProcessEnv; port: number; n: number }> {
     const port = await freePort();
     const name = `test-${port}`;
     const env = { ...process.env, SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, NO_COLOR: '1' };
     const proc = spawn(process.execPath, [CLI, 'start', app, '--port', String(port), '--host', '127.0.0.1', '--workers', '1', '--name', name], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const ready = async (): Promise<boolean> => {
+      const r = await controlRequest(name, { cmd: 'status' }, () => {}, env).catch(() => undefined);
+      return (r as { workers?: { state: string }[] } | undefined)?.workers?.[0]?.state === 'ready';
+    };
     try {
-      const ready = async (): Promise<boolean> => {
-        const r = await controlRequest(name, { cmd: 'status' }, () => {}, env).catch(() => undefined);
-        return (r as { workers?: { state: string }[] } | undefined)?.workers?.[0]?.state === 'ready';
-      };
       await waitFor(ready, 15_000, 'the cluster');
-      // 4 MB of lines, while the primary's stdout is not read: past its bound of 1 MiB.
       const n = 20_000;
       expect((await request(port, `/many?n=${n}&size=200`, { timeoutMs: 20_000 })).status).toBe(200);
+      return { proc, name, env, port, n };
+    } catch (e) { proc.kill('SIGKILL'); throw e; }
+  }
+
+  it("nobody reads the primary's stdout: its own log lines never block it (a reload, which logs, runs to its end)", async () => {
+    const { proc, name, env, port } = await unreadCluster();
+    try {
+      // A reload logs several lines of the primary's own while the pipe is full. A synchronous
+      // write would wait for a reader that never comes; the reload must end, and the new worker serve.
+      const r = await controlRequest(name, { cmd: 'reload' }, () => {}, env);
+      expect(r.ok).toBe(true);
+      expect((await request(port, '/')).status).toBe(200);
+      // Once read, the stream says how many of the primary's lines it dropped.
+      const lines: LogLine[] = [];
+      let buf = '';
+      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        const parts = (buf + d).split('\n');
+        buf = parts.pop()!;
+        for (const l of parts) if (l.startsWith('{')) lines.push(JSON.parse(l) as LogLine);
+      });
+      await waitFor(() => lines.some((l) => String(l.msg).startsWith('log lines dropped')), 15_000, 'the note of dropped log lines');
+      expect(Number(lines.find((l) => String(l.msg).startsWith('log lines dropped'))!.lines)).toBeGreaterThan(0);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
+
+  it("nobody reads the primary's stdout: app lines past the bound are dropped and counted, the primary keeps serving, shoal logs has them", async () => {
+    const { proc, name, env, n } = await unreadCluster();
+    try {
       await waitFor(async () => {
         const t: string[] = [];
         await controlRequest(name, { cmd: 'logs', lines: 1 }, (e) => t.push(String(e.line)), env);
