@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { controlRequest } from '../../runtime/control/client.js';
-import { CLI, FIXTURES, freePort, ROOT, startCluster, TEST_RUNTIME_DIR, type Cluster, type LogLine } from '../helpers/cluster.js';
+import { CLI, FIXTURES, freePort, onJsonLines, ROOT, startCluster, TEST_RUNTIME_DIR, type Cluster, type LogLine } from '../helpers/cluster.js';
 import { request, waitFor } from '../helpers/http.js';
 
 const app = path.join(FIXTURES, 'chatty.mjs');
@@ -71,12 +71,7 @@ describe("the app's output through the primary", () => {
       expect((await request(port, '/')).status).toBe(200);
       // Once read, the stream says how many of the primary's lines it dropped.
       const lines: LogLine[] = [];
-      let buf = '';
-      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        const parts = (buf + d).split('\n');
-        buf = parts.pop()!;
-        for (const l of parts) if (l.startsWith('{')) lines.push(JSON.parse(l) as LogLine);
-      });
+      onJsonLines(proc.stdout!, (l) => lines.push(l));
       await waitFor(() => lines.some((l) => String(l.msg).startsWith('log lines dropped')), 15_000, 'the note of dropped log lines');
       expect(Number(lines.find((l) => String(l.msg).startsWith('log lines dropped'))!.lines)).toBeGreaterThan(0);
     } finally {
@@ -94,12 +89,7 @@ describe("the app's output through the primary", () => {
       }, 15_000, 'the last line in the buffer');
       // Now read: what passed, and the note of what did not.
       const lines: LogLine[] = [];
-      let buf = '';
-      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        const parts = (buf + d).split('\n');
-        buf = parts.pop()!;
-        for (const l of parts) lines.push(l.startsWith('{') ? JSON.parse(l) as LogLine : { msg: l });
-      });
+      onJsonLines(proc.stdout!, (l) => lines.push(l));
       const notes = (): LogLine[] => lines.filter((l) => String(l.msg).startsWith('app output dropped'));
       const dropped = (): number => notes().reduce((s, l) => s + Number(l.lines), 0);
       const passed = (): LogLine[] => lines.filter((l) => String(l.msg).startsWith('many '));
