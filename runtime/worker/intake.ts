@@ -20,6 +20,10 @@ import type { WorkerState } from './state.js';
 interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
 interface SocketInternals { server?: net.Server; _server?: net.Server }
 
+/** When a response's request started (performance.now()), kept on the response itself. */
+const kStart = Symbol('shoal.requestStart');
+type Tracked = http.ServerResponse & { [kStart]?: number };
+
 /**
  * A server's noDelay/keepAlive options, which net applies to each accepted
  * socket. Node 20 keeps them in public fields (noDelay, keepAlive,
@@ -69,6 +73,13 @@ export const ELU_MIN_WINDOW_MS = 50;
  * worker gates on its own fresh counts, and every report wakes the primary.
  */
 export const KERNEL_REPORT_MS = 25;
+
+/**
+ * How long a change in requests alone (one starting or ending) may wait
+ * for its report where the balancer does not read requests: it moves only
+ * the figures (status, metrics, the dashboard), which are read per second.
+ */
+export const REQUEST_REPORT_MS = 100;
 
 /** In kernel accept, the shortest wait of a batch that nothing urgent opened (see #changed()). */
 export const KERNEL_LEAD_MS = 2;
@@ -137,23 +148,55 @@ export class Intake {
     this.#windowMs = intervalMs;
     this.#edges = edges;
     this.#edgesByDefault = edges;
+    const intake = this;
+    this.#onClose = function onClose(this: http.ServerResponse): void { intake.#ended(this); };
   }
 
   /**
-   * A close or a finished request happened: report it soon. Leading-edge
-   * throttle: when the last report is older than the interval, report on the
-   * next turn of the loop (a quiet worker's close reaches the primary at
-   * once, so it does not look busier than it is); otherwise the change waits
-   * for the end of the interval and rides in one batch with the others.
+   * Something changed: report it soon. Leading-edge throttle: when the last
+   * report is older than the window, report on the next turn of the loop (a
+   * quiet worker's close reaches the primary at once, so it does not look
+   * busier than it is); otherwise the change waits for the end of the window
+   * and rides in one batch with the others.
+   *
+   * A request starting or ending (`request`) moves only the figures, unless
+   * the balancer looks at requests (least-load): then it waits for the
+   * longer REQUEST_REPORT_MS. Under keep-alive load nothing else changes,
+   * and reporting every request batch at the connection window cost the
+   * worker an IPC write and the primary a wake-up every few milliseconds for
+   * figures nobody reads that often.
    */
-  #changed(): void {
-    if (this.#scheduled) return;
-    const wait = this.#lastReportAt + this.#windowMs - performance.now();
-    const fire = (): void => { this.#scheduled = undefined; this.report(0); };
+  #changed(request = false): void {
+    // Anything already on its way goes no later than a request's report would (its window is the longest).
+    if (request && this.#scheduled) return;
+    const now = performance.now();
+    const window = request && !this.#requestsMatter ? Math.max(this.#windowMs, REQUEST_REPORT_MS) : this.#windowMs;
+    let wait = this.#lastReportAt + window - now;
     // In kernel accept no change is urgent (a pause reports itself): a new connection's report
     // waits a little, so that its first request, which usually follows at once, is the batch.
-    if (!this.#edges && wait < KERNEL_LEAD_MS) { this.#scheduled = setTimeout(fire, KERNEL_LEAD_MS); return; }
-    this.#scheduled = wait <= 0 ? setImmediate(fire) : setTimeout(fire, wait);
+    if (!this.#edges && wait < KERNEL_LEAD_MS) wait = KERNEL_LEAD_MS;
+    const due = now + Math.max(0, wait);
+    if (this.#scheduled) {
+      if (this.#dueAt <= due) return;
+      this.#cancelScheduled();
+    }
+    this.#dueAt = due;
+    this.#scheduled = wait <= 0 ? setImmediate(this.#fire) : setTimeout(this.#fire, wait);
+  }
+
+  #dueAt = 0;
+  readonly #fire = (): void => { this.#scheduled = undefined; this.report(0); };
+
+  /** Whether the balancer reads requests in flight: least-load (its edges in handoff, its gate in kernel accept). */
+  get #requestsMatter(): boolean { return this.#edgesByDefault || this.onRequest !== undefined; }
+
+  /**
+   * The periodic report, for a quiet worker (its utilisation must not go
+   * stale): nothing when a report is already on its way.
+   */
+  tick(idleEvery: number): void {
+    if (this.#scheduled) return;
+    this.report(idleEvery);
   }
 
   #cancelScheduled(): void {
@@ -176,14 +219,14 @@ export class Intake {
       // Nothing waits for the edge (kernel accept). But the first request after a quiet spell is
       // reported before its handler runs, so that a worker blocking in it shows it in flight;
       // under load (never idle that long) requests wait for the batch.
-      if (now - this.#idleSince < this.#windowMs) { this.#changed(); return; }
+      if (now - this.#idleSince < this.#windowMs) { this.#changed(true); return; }
       this.#cancelScheduled();
       this.report(0);
       return;
     }
     // Its own throttle: it must not hold back the report of this request's end, which is what
     // tells the primary the worker is free again. Throttled, it goes out with the next batch.
-    if (now - this.#lastBusyAt < EDGE_REPORT_MIN_MS) { this.#changed(); return; }
+    if (now - this.#lastBusyAt < EDGE_REPORT_MIN_MS) { this.#changed(true); return; }
     this.#lastBusyAt = now;
     this.report(0, false);
   }
@@ -215,34 +258,48 @@ export class Intake {
     }
   }
 
-  /** Counts requests of an adopted server, and marks them Connection: close while draining. */
+  /**
+   * Counts requests of an adopted server, and marks them Connection: close
+   * while draining. This runs for every request, so it allocates nothing per
+   * request but the start time on the response: the 'request' listener and
+   * every response's 'close' listener are made once (a closure and a once()
+   * wrapper per request showed in the workers' profiles under keep-alive).
+   */
   track(server: net.Server): void {
-    server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      const t0 = performance.now();
-      this.#inflight++;
-      if (this.#state.draining) res.shouldKeepAlive = false;
-      this.#open.add(res);
-      this.#busy();
-      this.onRequest?.();
-      res.once('close', () => {
-        const now = performance.now();
-        this.#http.end(t0, res, now);
-        this.#inflight--;
-        this.#done++;
-        this.#open.delete(res);
-        this.onRequest?.();
-        if (this.#inflight === 0) this.#idleSince = now;
-        // Idle again: say so at once (a primary may be holding a connection for the first idle
-        // worker); other changes wait for the throttle.
-        if (this.#edges && this.#inflight === 0 && now - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
-          this.#lastIdleAt = now;
-          this.report(0, false);
-        } else {
-          this.#changed();
-        }
-        this.#settle();
-      });
-    });
+    server.prependListener('request', this.#onRequest);
+  }
+
+  readonly #onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    (res as Tracked)[kStart] = performance.now();
+    this.#inflight++;
+    if (this.#state.draining) res.shouldKeepAlive = false;
+    this.#open.add(res);
+    this.#busy();
+    this.onRequest?.();
+    // 'close' is emitted once per response, so on() leaves nothing behind.
+    res.on('close', this.#onClose);
+  };
+
+  /** A response's 'close' listener: `this` is the response (a function, not an arrow, for that). */
+  readonly #onClose: (this: http.ServerResponse) => void;
+
+  #ended(res: http.ServerResponse): void {
+    const now = performance.now();
+    this.#http.end((res as Tracked)[kStart] ?? now, res, now);
+    this.#inflight--;
+    this.#done++;
+    this.#open.delete(res);
+    this.onRequest?.();
+    if (this.#inflight === 0) this.#idleSince = now;
+    // Idle again: say so at once (a primary may be holding a connection for the first idle
+    // worker); other changes wait for the throttle.
+    if (this.#edges && this.#inflight === 0 && now - this.#lastIdleAt >= EDGE_REPORT_MIN_MS) {
+      this.#lastIdleAt = now;
+      this.report(0, false);
+    } else {
+      this.#changed(true);
+    }
+    if (this.#waiters.length > 0) this.#settle();
   }
 
   /** From now on every response closes its connection once sent. */

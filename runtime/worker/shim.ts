@@ -115,7 +115,7 @@ function main(): void {
   process.on('message', (msg, handle) => { dispatch(table, msg, handle); });
 
   // The periodic report keeps event-loop utilisation fresh on a quiet worker; changes report themselves.
-  setInterval(() => intake.report(2), reportMs * IDLE_REPORT_FACTOR).unref();
+  setInterval(() => intake.tick(2), reportMs * IDLE_REPORT_FACTOR).unref();
 
   // The primary is gone (even kill -9): exit rather than linger as an orphan.
   process.on('disconnect', () => { process.exit(0); });

@@ -1,11 +1,13 @@
 /**
  * A worker's load report survives a failing system call on its periodic
  * path (issue 13 point 6): reading resident memory opens /proc/self/stat,
- * which throws EMFILE when the worker is out of descriptors.
+ * which throws EMFILE when the worker is out of descriptors. And how often
+ * it goes out: request news alone waits longer unless the balancer reads it.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { Intake, RSS_EVERY_MS } from '../../runtime/worker/intake.js';
+import { EventEmitter } from 'node:events';
+import { Intake, REQUEST_REPORT_MS, RSS_EVERY_MS } from '../../runtime/worker/intake.js';
 import type { WorkerState } from '../../runtime/worker/state.js';
 
 afterEach(() => { vi.restoreAllMocks(); });
@@ -26,5 +28,59 @@ describe('load report', () => {
     expect(sent).toHaveLength(2);
     expect(sent.at(-1)?.rss).toBe(123_456);
     expect(rss).toHaveBeenCalledTimes(2);
+  });
+});
+
+/** A request through an adopted server's 'request' event, answered in full at once. */
+function serve(server: EventEmitter): void {
+  const res = Object.assign(new EventEmitter(), { writableFinished: true, statusCode: 200, shouldKeepAlive: true, headersSent: false });
+  server.emit('request', new EventEmitter(), res);
+  res.emit('close');
+}
+
+describe('report cadence', () => {
+  afterEach(() => { vi.useRealTimers(); });
+
+  const setup = (edges: boolean): { server: EventEmitter; sent: { done: number }[]; intake: Intake } => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+    const sent: { done: number }[] = [];
+    const state = { servers: [], draining: false, send: (m: { done: number }) => { sent.push(m); } } as unknown as WorkerState;
+    const intake = new Intake(state, 10, edges);
+    const server = new EventEmitter();
+    intake.track(server as unknown as import('node:net').Server);
+    // The first request after a quiet spell is reported before its handler runs (a handler that
+    // blocks shows in flight); the cadence is about the requests that follow it, as under load.
+    serve(server);
+    vi.advanceTimersByTime(REQUEST_REPORT_MS);
+    expect(sent.length).toBeGreaterThan(0);
+    sent.length = 0;
+    return { server, sent, intake };
+  };
+
+  it('batches requests for REQUEST_REPORT_MS where the balancer does not read them (least-conn)', () => {
+    const { server, sent } = setup(false);
+    for (let i = 0; i < 5; i++) { serve(server); vi.advanceTimersByTime(10); }
+    // 50 ms in: the connection window (10 ms) has passed five times, yet nothing went out.
+    expect(sent).toHaveLength(0);
+    vi.advanceTimersByTime(REQUEST_REPORT_MS - 50);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.done).toBe(5);
+  });
+
+  it('reports requests at the connection window where the balancer reads them (least-load)', () => {
+    const { server, sent } = setup(true);
+    serve(server);
+    serve(server);
+    vi.advanceTimersByTime(10);
+    expect(sent.reduce((n, m) => n + m.done, 0)).toBe(2);
+  });
+
+  it('the periodic tick sends nothing while a report is on its way', () => {
+    const { server, sent, intake } = setup(false);
+    serve(server);
+    intake.tick(2);
+    expect(sent).toHaveLength(0);
+    vi.advanceTimersByTime(REQUEST_REPORT_MS);
+    expect(sent).toHaveLength(1);
   });
 });
