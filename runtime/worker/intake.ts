@@ -20,10 +20,6 @@ import type { WorkerState } from './state.js';
 interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
 interface SocketInternals { server?: net.Server; _server?: net.Server }
 
-/** When a response's request started (performance.now()), kept on the response itself. */
-const kStart = Symbol('shoal.requestStart');
-type Tracked = http.ServerResponse & { [kStart]?: number };
-
 /**
  * A server's noDelay/keepAlive options, which net applies to each accepted
  * socket. Node 20 keeps them in public fields (noDelay, keepAlive,
@@ -96,8 +92,14 @@ export class Intake {
   #closed = 0;
   #done = 0;
   #inflight = 0;
-  /** Responses not yet finished, so a drain can mark them Connection: close. */
-  readonly #open = new Set<http.ServerResponse>();
+  /**
+   * Responses not yet finished, so a drain can mark them Connection: close,
+   * each with when its request started (performance.now()). Kept here rather
+   * than in a property on the response: node's own code reads those objects
+   * on every request, and a property added after construction changes their
+   * shape under it.
+   */
+  readonly #open = new Map<http.ServerResponse, number>();
   #elu = performance.eventLoopUtilization();
   #eluAt = performance.now();
   #eluValue = 0;
@@ -261,8 +263,8 @@ export class Intake {
   /**
    * Counts requests of an adopted server, and marks them Connection: close
    * while draining. This runs for every request, so it allocates nothing per
-   * request but the start time on the response: the 'request' listener and
-   * every response's 'close' listener are made once (a closure and a once()
+   * request but an entry in #open: the 'request' listener and every
+   * response's 'close' listener are made once (a closure and a once()
    * wrapper per request showed in the workers' profiles under keep-alive).
    */
   track(server: net.Server): void {
@@ -270,10 +272,9 @@ export class Intake {
   }
 
   readonly #onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
-    (res as Tracked)[kStart] = performance.now();
     this.#inflight++;
     if (this.#state.draining) res.shouldKeepAlive = false;
-    this.#open.add(res);
+    this.#open.set(res, performance.now());
     this.#busy();
     this.onRequest?.();
     // 'close' is emitted once per response, so on() leaves nothing behind.
@@ -285,7 +286,7 @@ export class Intake {
 
   #ended(res: http.ServerResponse): void {
     const now = performance.now();
-    this.#http.end((res as Tracked)[kStart] ?? now, res, now);
+    this.#http.end(this.#open.get(res) ?? now, res, now);
     this.#inflight--;
     this.#done++;
     this.#open.delete(res);
@@ -304,7 +305,7 @@ export class Intake {
 
   /** From now on every response closes its connection once sent. */
   markDraining(): void {
-    for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const res of this.#open.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
   }
 
   /**
