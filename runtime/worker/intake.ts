@@ -142,6 +142,9 @@ export class Intake {
   /** Conditions someone waits for; checked whenever a request or a connection ends. */
   readonly #waiters: { cond: () => boolean; resolve: () => void }[] = [];
   #scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  /** When the scheduled report fires (performance.now()): a more urgent change brings it forward. */
+  #dueAt = 0;
+  readonly #fire = (): void => { this.#scheduled = undefined; this.report(0); };
   readonly #intervalMs: number;
 
   constructor(state: WorkerState, intervalMs: number, edges = true) {
@@ -161,12 +164,12 @@ export class Intake {
    * busier than it is); otherwise the change waits for the end of the window
    * and rides in one batch with the others.
    *
-   * A request starting or ending (`request`) moves only the figures, unless
-   * the balancer looks at requests (least-load): then it waits for the
-   * longer REQUEST_REPORT_MS. Under keep-alive load nothing else changes,
-   * and reporting every request batch at the connection window cost the
-   * worker an IPC write and the primary a wake-up every few milliseconds for
-   * figures nobody reads that often.
+   * A request starting or ending (`request`) moves only the figures where
+   * the balancer does not look at requests (all but least-load): there it
+   * waits for the longer REQUEST_REPORT_MS. Under keep-alive load nothing
+   * else changes, and reporting every request batch at the connection window
+   * cost the worker an IPC write and the primary a wake-up every few
+   * milliseconds for figures nobody reads that often.
    */
   #changed(request = false): void {
     // Anything already on its way goes no later than a request's report would (its window is the longest).
@@ -186,8 +189,6 @@ export class Intake {
     this.#scheduled = wait <= 0 ? setImmediate(this.#fire) : setTimeout(this.#fire, wait);
   }
 
-  #dueAt = 0;
-  readonly #fire = (): void => { this.#scheduled = undefined; this.report(0); };
 
   /** Whether the balancer reads requests in flight: least-load (its edges in handoff, its gate in kernel accept). */
   get #requestsMatter(): boolean { return this.#edgesByDefault || this.onRequest !== undefined; }

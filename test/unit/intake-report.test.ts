@@ -67,7 +67,7 @@ describe('report cadence', () => {
     expect(sent[0]!.done).toBe(5);
   });
 
-  it('reports requests at the connection window where the balancer reads them (least-load)', () => {
+  it('reports requests without the REQUEST_REPORT_MS wait where the balancer reads them (least-load)', () => {
     const { server, sent } = setup(true);
     serve(server);
     serve(server);
