@@ -18,6 +18,11 @@ import { workerState } from './state.js';
 import { dispatch, ENV, type Handlers, type ToWorker } from '../ipc/messages.js';
 import { Replica } from '../session/replica.js';
 
+/** Signals a terminal sends its whole foreground group, which the primary handles for the cluster. */
+const GROUP_SIGNALS = ['SIGINT', 'SIGHUP'] as const;
+/** A listener, so that node does not die of the signal; what to do is the primary's call. */
+function ignoreGroupSignal(): void {}
+
 /** The periodic report runs every IDLE_REPORT_FACTOR intervals; a quiet worker sends every other one (ELU stays fresh). */
 const IDLE_REPORT_FACTOR = 4;
 
@@ -69,6 +74,12 @@ function main(): void {
       return new Promise((resolve, reject) => { sharing.set(req, { resolve, reject }); });
     },
   });
+
+  // A worker shares the primary's process group (worker-process.ts), so Ctrl-C on a terminal
+  // (SIGINT) and a hang-up (SIGHUP) reach it too. Each is the primary's to act on: it stops or
+  // reloads the workers in order (after --shutdown-delay), and a worker that died of the signal
+  // would fail its in-flight requests. A listener of the app's own still runs.
+  for (const sig of GROUP_SIGNALS) process.on(sig, ignoreGroupSignal);
 
   // Report a start-up crash to the primary with its message; the process
   // still dies as node would make it die (we only observe).

@@ -4,6 +4,7 @@
  * 128+signal; workers never outlive their primary.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { FIXTURES, isAlive, startCluster, waitForInflight, waitUntilGone, type Cluster } from '../helpers/cluster.js';
@@ -14,6 +15,11 @@ let cluster: Cluster | undefined;
 afterEach(async () => { await cluster?.stop('SIGKILL'); cluster = undefined; });
 
 const alive = isAlive;
+/** A process's group and session, from /proc/<pid>/stat (fields 5 and 6, after the command in parentheses). */
+function sessionOf(pid: number): { pgrp: number; session: number } {
+  const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { pgrp: Number(after[2]), session: Number(after[3]) };
+}
 const workerPids = (c: Cluster): number[] => c.logs.filter((l) => l.msg === 'worker forked').map((l) => l.workerPid as number);
 
 describe('graceful stop', () => {
@@ -43,6 +49,27 @@ describe('graceful stop', () => {
     expect(await c.exited).toEqual({ code: 0, signal: null });
     const exits = c.logs.filter((l) => l.msg === 'worker exited');
     expect(exits.map((l) => l.code)).toEqual([0, 0]);
+  });
+
+  it('a hang-up (SIGHUP to the whole process group) reloads: no worker dies of it, in-flight requests are answered', async () => {
+    cluster = await startCluster(app, { workers: 2, ownGroup: true });
+    const c = cluster;
+    const inflight = Array.from({ length: 4 }, () => request(c.port, '/?ms=800', false, 10_000));
+    await waitForInflight(c, 4);
+    process.kill(-c.proc.pid!, 'SIGHUP');
+    await c.waitForLog((l) => l.msg === 'reload done', 30_000);
+    expect((await Promise.all(inflight)).map((r) => r.status)).toEqual(Array(4).fill(200));
+    expect(c.logs.filter((l) => l.msg === 'worker exited unexpectedly')).toEqual([]);
+    expect(c.logs.filter((l) => l.msg === 'worker exited').map((l) => l.code)).toEqual([0, 0]);
+    expect((await request(c.port, '/', false, 5_000)).status).toBe(200);
+  });
+
+  it('workers share the primary\'s session and process group (one scheduling group, as node:cluster\'s)', async () => {
+    cluster = await startCluster(app, { workers: 2, ownGroup: true });
+    const c = cluster;
+    const primary = sessionOf(c.proc.pid!);
+    expect(primary).toEqual({ pgrp: c.proc.pid, session: c.proc.pid });
+    for (const pid of workerPids(c)) expect(sessionOf(pid)).toEqual(primary);
   });
 
   it('a keep-alive request in flight during stop is answered with Connection: close', async () => {
