@@ -71,9 +71,9 @@ export class WorkerProcess {
       // and PM2's do. A session of its own (setsid) is also a scheduling group of its own where the
       // kernel groups tasks by session (autogroup: on by default, for tasks outside CPU cgroups).
       // Measured there: on one core shared with node:cluster's workers, shoal's got a third of
-      // their CPU time and served 0.2x their keep-alive rate; in the benchmark's set-up, 0.94x
-      // node:cluster's keep-alive rate against 0.99x without the session. What a terminal sends
-      // the whole group (Ctrl-C, a hang-up) the worker shim ignores: the primary acts on it.
+      // their CPU time and served 0.2x their keep-alive rate (0.94x without the session). What a
+      // terminal sends the whole group (Ctrl-C, a hang-up) the worker shim ignores: the primary
+      // acts on it.
       // A worker whose primary is gone exits on its IPC 'disconnect'.
       detached: false,
     });
