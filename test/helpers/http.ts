@@ -254,6 +254,15 @@ export async function waitFor(pred: () => boolean | Promise<boolean>, timeoutMs:
   }
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command, from the state (field 3)
+ * on: the command is cut at its last ')', since it may hold spaces and ')'.
+ */
+export function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** True if a process with this pid exists (and is not a zombie we could still see in /proc). */
 export function isAlive(pid: number): boolean {
   try {
@@ -262,8 +271,7 @@ export function isAlive(pid: number): boolean {
     return false;
   }
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+    return statFields(pid)[0] !== 'Z';
   } catch {
     return true;
   }
@@ -280,9 +288,7 @@ export function descendants(pid: number): number[] {
   const parentOf = new Map<number, number>();
   for (const e of entries) {
     try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parentOf.set(Number(e), ppid);
+      parentOf.set(Number(e), Number(statFields(e)[1]));
     } catch { /* gone */ }
   }
   const out: number[] = [];

@@ -4,21 +4,21 @@
  * 128+signal; workers never outlive their primary.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { FIXTURES, isAlive, startCluster, waitForInflight, waitUntilGone, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
+import { statFields } from '../helpers/http.js';
 
 const app = path.join(FIXTURES, 'slow.mjs');
 let cluster: Cluster | undefined;
 afterEach(async () => { await cluster?.stop('SIGKILL'); cluster = undefined; });
 
 const alive = isAlive;
-/** A process's group and session, from /proc/<pid>/stat (fields 5 and 6, after the command in parentheses). */
+/** A process's group and session (fields 5 and 6 of /proc/<pid>/stat). */
 function sessionOf(pid: number): { pgrp: number; session: number } {
-  const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return { pgrp: Number(after[2]), session: Number(after[3]) };
+  const f = statFields(pid);
+  return { pgrp: Number(f[2]), session: Number(f[3]) };
 }
 const workerPids = (c: Cluster): number[] => c.logs.filter((l) => l.msg === 'worker forked').map((l) => l.workerPid as number);
 
