@@ -15,6 +15,7 @@ import net from 'node:net';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { HttpStats } from './http-stats.js';
+import { OpenResponses } from './open-responses.js';
 import type { WorkerState } from './state.js';
 
 interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
@@ -92,14 +93,8 @@ export class Intake {
   #closed = 0;
   #done = 0;
   #inflight = 0;
-  /**
-   * Responses not yet finished, so a drain can mark them Connection: close,
-   * each with when its request started (performance.now()). Kept here rather
-   * than in a property on the response: node's own code reads those objects
-   * on every request, and a property added after construction changes their
-   * shape under it.
-   */
-  readonly #open = new Map<http.ServerResponse, number>();
+  /** Responses not yet finished, with when each request started (open-responses.ts says why not a Map). */
+  readonly #open = new OpenResponses();
   #elu = performance.eventLoopUtilization();
   #eluAt = performance.now();
   #eluValue = 0;
@@ -264,7 +259,7 @@ export class Intake {
   /**
    * Counts requests of an adopted server, and marks them Connection: close
    * while draining. This runs for every request, so it allocates nothing per
-   * request but an entry in #open: the 'request' listener and every
+   * request (#open keeps its entries in an array): the 'request' listener and every
    * response's 'close' listener are made once (a closure and a once()
    * wrapper per request showed in the workers' profiles under keep-alive).
    */
@@ -275,7 +270,7 @@ export class Intake {
   readonly #onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
     this.#inflight++;
     if (this.#state.draining) res.shouldKeepAlive = false;
-    this.#open.set(res, performance.now());
+    this.#open.add(res, performance.now());
     this.#busy();
     this.onRequest?.();
     // 'close' is emitted once per response, so on() leaves nothing behind.
@@ -287,10 +282,9 @@ export class Intake {
 
   #ended(res: http.ServerResponse): void {
     const now = performance.now();
-    this.#http.end(this.#open.get(res) ?? now, res, now);
+    this.#http.end(this.#open.remove(res) ?? now, res, now);
     this.#inflight--;
     this.#done++;
-    this.#open.delete(res);
     this.onRequest?.();
     if (this.#inflight === 0) this.#idleSince = now;
     // Idle again: say so at once (a primary may be holding a connection for the first idle
@@ -306,7 +300,7 @@ export class Intake {
 
   /** From now on every response closes its connection once sent. */
   markDraining(): void {
-    for (const res of this.#open.keys()) if (!res.headersSent) res.shouldKeepAlive = false;
+    for (const res of this.#open) if (!res.headersSent) res.shouldKeepAlive = false;
   }
 
   /**
