@@ -6,7 +6,7 @@
  *   primary: binds once, keeps a descriptor for life
  *     |  accept{params,floor} + socket handle   (when a worker becomes routable)
  *     |  floor                                  (when the least loaded key changes:
- *     |                                          at once to a paused worker, else
+ *     |                                          at once to the paused workers, else
  *     |                                          at most once per floorEveryMs)
  *     |  unaccept                               (out of rotation, stop)
  *     v
@@ -182,10 +182,12 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
   }
 
   loadChanged(w: WorkerProcess): void {
-    const a = this.#acceptors.get(w);
-    if (!a) return;
-    // A paused worker may be waiting for a higher floor: every worker paused, nobody accepts.
-    if (a.paused) this.#sendFloor(w, a, this.#computeFloor());
+    if (!this.#acceptors.has(w)) return;
+    // Paused workers may be waiting for a higher floor (every worker paused: nobody accepts), and
+    // the report that raises it may come from another worker: in a burst all of them pause in
+    // turn, and one left for the throttled broadcast waited up to floorEveryMs per step.
+    const floor = this.#computeFloor();
+    for (const [v, b] of this.#acceptors) if (b.paused) this.#sendFloor(v, b, floor);
     this.#scheduleFloor();
   }
 

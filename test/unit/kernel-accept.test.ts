@@ -110,6 +110,29 @@ describe('kernel accept controller', () => {
     expect(w1.sent.at(-1)?.msg).toEqual({ shoal: 'floor', floor: 5 });
   });
 
+  it('a report that raises the floor sends it at once to every paused worker, not only the reporter; one still accepting waits for the broadcast', async () => {
+    const { dispatcher, echo, kernel } = await setup(async () => undefined);
+    const [w1, w2, w3] = [fakeWorker(1), fakeWorker(2), fakeWorker(3)];
+    await echo(w1);
+    for (const w of [w1, w2, w3]) dispatcher.addWorker(w, false);
+    await turn();
+    for (const w of [w1, w2, w3]) w.sent.length = 0;
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    // A burst: w1 and w2 took two connections each and paused; w3 took two and still accepts
+    // (its report of them is the last to come). The floor cannot move before it does.
+    for (const w of [w1, w2]) { w.load.conns = 2; kernel.reported(w, true, 2); dispatcher.loadChanged(w); }
+    expect(w1.sent).toEqual([]);
+    expect(w2.sent).toEqual([]);
+    w3.load.conns = 2; kernel.reported(w3, false, 2); dispatcher.loadChanged(w3);
+    // Synchronously, no timer moved: both paused workers have the new floor.
+    expect(w1.sent.map((s) => s.msg)).toEqual([{ shoal: 'floor', floor: 3 }]);
+    expect(w2.sent.map((s) => s.msg)).toEqual([{ shoal: 'floor', floor: 3 }]);
+    expect(w3.sent).toEqual([]);
+    await turn();
+    vi.advanceTimersByTime(10);
+    expect(w3.sent.map((s) => s.msg)).toEqual([{ shoal: 'floor', floor: 3 }]);
+  });
+
   it('a worker leaving rotation is told to unaccept; stop waits for every descriptor and kills a worker that keeps one', async () => {
     const { kernel, dispatcher, echo } = await setup(async () => undefined);
     const w1 = fakeWorker(1);
