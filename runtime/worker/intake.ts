@@ -208,11 +208,10 @@ export class Intake {
    * the throttle allows: the IPC write reaches the pipe before the app's
    * handler runs, so even a handler that then blocks the event loop for a
    * long time has told the primary it is busy (a report scheduled for later
-   * could not leave until the handler is done).
+   * could not leave until the handler is done). `now`: the request's start.
    */
-  #busy(): void {
+  #busy(now: number): void {
     if (this.#inflight !== 1) return;
-    const now = performance.now();
     if (!this.#edges) {
       // Nothing waits for the edge (kernel accept). But the first request after a quiet spell is
       // reported before its handler runs, so that a worker blocking in it shows it in flight;
@@ -270,8 +269,9 @@ export class Intake {
   readonly #onRequest = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
     this.#inflight++;
     if (this.#state.draining) res.shouldKeepAlive = false;
-    this.#open.add(res, performance.now());
-    this.#busy();
+    const now = performance.now();
+    this.#open.add(res, now);
+    this.#busy(now);
     this.onRequest?.();
     // 'close' is emitted once per response, so on() leaves nothing behind.
     res.on('close', this.#onClose);
