@@ -5,7 +5,7 @@ import { fmt, runsCell } from './figures.mjs';
 
 export function spreadTable(s, agg, contenders, runs) {
   const head = ['contender', 'one-by-one max/min', 'per worker, one by one (each run)', 'burst largest share %', 'per worker, burst (each run)',
-    'max/min range', 'errors / timeouts / resets', 'runs'];
+    'burst answered p50 / max ms', 'max/min range', 'errors / timeouts / resets', 'runs'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? ':--' : '--:')).join('|')}|`];
   for (const c of contenders) {
     const a = agg[s.id]?.[c.id];
@@ -15,7 +15,7 @@ export function spreadTable(s, agg, contenders, runs) {
     const k = a.m.oneMaxMin;
     const t = a.totals;
     lines.push(`| ${[c.label, fmt(k?.median), each('oneCounts'), fmt(a.m.burstShare?.median), each('burstCounts'),
-      k ? `${fmt(k.min)}–${fmt(k.max)}` : '—', `${t.errors} / ${t.timeouts} / ${t.resets}`, runsCell(a)].join(' | ')} |`);
+      `${fmt(a.m.burstP50?.median)} / ${fmt(a.m.burstMax?.median)}`, k ? `${fmt(k.min)}–${fmt(k.max)}` : '—', `${t.errors} / ${t.timeouts} / ${t.resets}`, runsCell(a)].join(' | ')} |`);
   }
   return lines.join('\n');
 }

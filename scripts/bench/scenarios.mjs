@@ -77,7 +77,7 @@ export const SCENARIOS = [
   },
   {
     id: 'e', group: 'e', title: 'Connection spread over 4 workers', spread: true,
-    describe: (o) => `every multi-process contender started afresh with ${o.workers} workers (apart from the rounds above); at least ${o.afterReadyMs / 1000} s after it was ready (past shoal's 2 s slow start), ${o.count} keep-alive connections opened one after another (each sends GET /stall, answered with the serving pid, and stays open), all closed, then ${o.count} opened at once`,
+    describe: (o) => `every multi-process contender started afresh with ${o.workers} workers (apart from the rounds above); at least ${o.afterReadyMs / 1000} s after it was ready (past shoal's 2 s slow start), ${o.count} keep-alive connections opened one after another (each sends GET /stall, answered with the serving pid, and stays open), all closed, then ${o.count} opened at once (and how long each of those took to be answered)`,
     opts: () => ({ workers: 4, count: 100, afterReadyMs: 2500, fixedIdleMs: 300, pollIdleMs: 5000, deadlineMs: 20000 }),
     metrics: (r) => {
       const one = spreadCounts(r.one, r.workers);
@@ -86,6 +86,9 @@ export const SCENARIOS = [
         // null when a worker took none: an unbounded ratio (the report reads it as ∞).
         oneMaxMin: one.at(-1) > 0 ? one[0] / one.at(-1) : null,
         burstShare: r.burst.ok > 0 ? (100 * burst[0]) / r.burst.ok : null,
+        // How long the burst's connections took to be answered: a gate that lets workers accept
+        // in steps of a few connections shows here, not in the shares.
+        burstP50: r.burst.answered?.p50 ?? null, burstMax: r.burst.answered?.max ?? null,
         oneCounts: one, burstCounts: burst, closedEarly: r.one.closedEarly + r.burst.closedEarly,
         errors: r.one.errors + r.burst.errors, timeouts: r.one.timeouts + r.burst.timeouts, resets: r.one.resets + r.burst.resets,
       };
@@ -109,7 +112,7 @@ export const LABELS = {
   fastP50: 'fast p50 ms', fastP90: 'fast p90 ms', fastP99: 'fast p99 ms',
   heavyP50: 'heavy p50 ms', heavyP99: 'heavy p99 ms', slow: 'requests > 100 ms',
   cpuPerConn: 'primary CPU µs/conn', ceiling: 'ceiling conn/s (1 core)',
-  oneMaxMin: 'one-by-one max/min', burstShare: 'burst largest share %',
+  oneMaxMin: 'one-by-one max/min', burstShare: 'burst largest share %', burstP50: 'burst answered p50 ms', burstMax: 'burst answered max ms',
 };
 
 /** `a,b,c,d,e` -> scenario objects; `c` means both c-open and c-closed. */

@@ -4,13 +4,16 @@
 // until the job closes them together at the end. Runs in the load generator.
 import { performance } from 'node:perf_hooks';
 import { fetchOnce } from './clients.mjs';
+import { summarize } from './stats.mjs';
 
 /**
  * burst=false: one connection after another (the next opens once the previous
  * one has its answer, none after deadlineMs: those count as `unsent`);
  * burst=true: all `count` opened in the same tick.
  * Resolves { pids: { pid: n }, outcomes, ok, errors, timeouts, resets,
- * closedEarly, ms }. closedEarly counts answered connections the server closed
+ * closedEarly, ms, answered }; answered summarizes how long each answered
+ * connection took from connect() to its answer (in a burst: how long the
+ * last ones waited to be accepted). closedEarly counts answered connections the server closed
  * before the job did (a keep-alive timeout), which a connection count would miss.
  */
 export function spread({ port, count, burst, timeoutMs, deadlineMs, path = '/stall' }) {
@@ -19,6 +22,7 @@ export function spread({ port, count, burst, timeoutMs, deadlineMs, path = '/sta
     const pids = {};
     const outcomes = { ok: 0 };
     const open = [];
+    const took = [];
     let closedEarly = 0;
     let closing = false;
     let finished = 0;
@@ -27,10 +31,11 @@ export function spread({ port, count, burst, timeoutMs, deadlineMs, path = '/sta
       closing = true;
       for (const sock of open) sock.destroy();
       const errors = count - outcomes.ok;
-      resolve({ pids, outcomes, ok: outcomes.ok, errors, timeouts: outcomes.timeout ?? 0, resets: outcomes.reset ?? 0, closedEarly, ms });
+      resolve({ pids, outcomes, ok: outcomes.ok, errors, timeouts: outcomes.timeout ?? 0, resets: outcomes.reset ?? 0, closedEarly, ms, answered: summarize(took) });
     };
-    const one = () => fetchOnce(port, path, timeoutMs, (outcome, _ms, buf, sock) => {
+    const one = () => fetchOnce(port, path, timeoutMs, (outcome, ms, buf, sock) => {
       const pid = outcome === 'ok' && /"pid":(\d+)/.exec(buf.toString('latin1'))?.[1];
+      if (outcome === 'ok') took.push(ms);
       const kind = outcome === 'ok' && !pid ? 'no pid' : outcome;
       outcomes[kind] = (outcomes[kind] ?? 0) + 1;
       if (pid) pids[pid] = (pids[pid] ?? 0) + 1;
