@@ -96,7 +96,7 @@ function whyMissed(t, agg, x, runs, cell) {
     why.push(`its primary handed off at most ${Math.max(...handedOff)} connections in a run of b, so its CPU goes to the workers' load reports and the accept floors it sends back, whose rate rises with the connection rate`);
   }
   if (t.scenario === 'a') {
-    why.push(`a shoal worker accounts every request (for status, metrics and the drain), which node:cluster's do not${x.balancer === 'least-load' && x.accept === 'kernel' ? ', and least-load\'s gate re-decides its acceptor on every request start and end' : ''}`);
+    why.push(`a shoal worker accounts every request (for status, metrics and the drain), which node:cluster's do not${x.balancer === 'least-load' && x.accept === 'kernel' ? ', and least-load\'s gate also re-decides its acceptor on requests (once per turn of the loop)' : ''}`);
   }
   if (t.scenario === 'e') why.push('per-worker counts in table e');
   return why;
