@@ -188,7 +188,7 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
     // turn, and one left for the throttled broadcast waited up to floorEveryMs per step.
     const floor = this.#computeFloor();
     for (const [v, b] of this.#acceptors) if (b.paused) this.#sendFloor(v, b, floor);
-    this.#scheduleFloor();
+    this.#scheduleFloor(floor);
   }
 
   /** From a worker's load report: its acceptor's state and what it took since the last report. */
@@ -227,14 +227,15 @@ export class KernelAccept implements RoutingObserver, AcceptControl {
    * At most once per floorEveryMs (leading edge), and within a turn once
    * whatever number of reports arrived. Inside the window a timer is armed
    * only when the floor really moved: most reports leave it where it was,
-   * and a timer per report would wake the primary for nothing.
+   * and a timer per report would wake the primary for nothing. `floor`:
+   * the current one, when the caller has just computed it.
    */
-  #scheduleFloor(): void {
+  #scheduleFloor(floor?: number): void {
     if (this.#floorTimer) return;
     const fire = (): void => { this.#floorTimer = undefined; this.#floorSentAt = Date.now(); this.#broadcastFloor(); };
     const wait = this.#floorSentAt + this.#opts.floorEveryMs - Date.now();
     if (wait <= 0) { this.#floorTimer = setImmediate(fire); return; }
-    const floor = this.#computeFloor();
+    floor ??= this.#computeFloor();
     for (const a of this.#acceptors.values()) {
       if (a.floor !== floor) { this.#floorTimer = setTimeout(fire, wait); return; }
     }

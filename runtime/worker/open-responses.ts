@@ -40,8 +40,8 @@ export class OpenResponses {
   remove(res: http.ServerResponse): number | undefined {
     const t = res as http.ServerResponse & Tracked;
     const i = t[kSlot];
+    // A stale slot (the response was removed before) holds another response or nothing.
     if (i === undefined || this.#list[i] !== res) return undefined;
-    t[kSlot] = undefined;
     const last = this.#list.pop()!;
     if (last !== res) {
       this.#list[i] = last;
