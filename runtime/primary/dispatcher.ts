@@ -21,7 +21,7 @@
  */
 import net from 'node:net';
 import type { Logger } from 'pino';
-import type { Scheduler, WorkerLoad } from '../scheduler/types.js';
+import type { PickContext, Scheduler, WorkerLoad } from '../scheduler/types.js';
 import type { RefuseReason } from '../ipc/messages.js';
 import { handleAddress, type TcpHandle } from './tcp-handle.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -45,6 +45,20 @@ export function closeCleanly(handle: TcpHandle): void {
 
 interface Handoff { readonly handle: TcpHandle; readonly worker: WorkerProcess }
 interface Queued { readonly handle: TcpHandle; readonly since: number }
+
+/**
+ * What the scheduler sees of the connection it places. One per dispatcher,
+ * filled in before each pick (a pick never keeps it): a fresh object literal
+ * with a getter per connection was made in V8's slow dictionary mode, and it
+ * showed among the primary's largest costs per connection.
+ */
+class ConnContext implements PickContext {
+  handle: TcpHandle | undefined;
+  now = 0;
+  waitedMs = 0;
+  /** It costs a getpeername(2); only ip-hash reads it, so it is looked up on demand. */
+  get remoteAddress(): string | undefined { return this.handle && handleAddress(this.handle, 'peer')?.address; }
+}
 
 /**
  * Who else wants to know when routing changes (kernel accept: the workers
@@ -77,6 +91,7 @@ export class Dispatcher {
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #canTake: (w: WorkerLoad) => boolean;
   #observer: RoutingObserver | undefined;
+  readonly #ctx = new ConnContext();
   /** Totals for status and tests. */
   readonly stats = { accepted: 0, handedOff: 0, redispatched: 0, refused: 0, queueTimeouts: 0 };
 
@@ -98,7 +113,10 @@ export class Dispatcher {
   /** A new connection the primary accepted (a raw handle, never read here). */
   accept(handle: TcpHandle): void {
     this.stats.accepted++;
-    this.#queue.push({ handle, since: Date.now() });
+    const now = Date.now();
+    // Nothing waits before it (the usual case): placed at once, without a trip through the queue.
+    if (this.#queue.length === 0 && this.#place(handle, now, now)) return;
+    this.#queue.push({ handle, since: now });
     this.#drain();
   }
 
@@ -200,17 +218,24 @@ export class Dispatcher {
   #drain(): void {
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
-      const now = Date.now();
-      const handle = head.handle;
-      // The peer address costs a getpeername(2); only ip-hash reads it, so it is looked up on demand.
-      const ctx = { get remoteAddress() { return handleAddress(handle, 'peer')?.address; }, now, waitedMs: now - head.since };
-      const load = this.#scheduler.pick(ctx, this.#canTake);
-      const w = load && this.#workers.get(load.id);
-      if (!w) { this.#armHold(head.since); break; }
+      if (!this.#place(head.handle, head.since, Date.now())) { this.#armHold(head.since); break; }
       this.#queue.shift();
-      this.#handoff(w, handle);
     }
     this.#armTimer();
+  }
+
+  /** Hands the connection to the worker the scheduler picks; false when it picks none. */
+  #place(handle: TcpHandle, since: number, now: number): boolean {
+    const ctx = this.#ctx;
+    ctx.handle = handle;
+    ctx.now = now;
+    ctx.waitedMs = now - since;
+    const load = this.#scheduler.pick(ctx, this.#canTake);
+    ctx.handle = undefined;
+    const w = load && this.#workers.get(load.id);
+    if (!w) return false;
+    this.#handoff(w, handle);
+    return true;
   }
 
   #handoff(w: WorkerProcess, handle: TcpHandle): void {
@@ -220,9 +245,9 @@ export class Dispatcher {
     w.load.conns++;
     this.stats.handedOff++;
     // The raw handle travels as 'net.Native': node keeps our copy open (like keepOpen) until we close it on ack.
-    w.send({ shoal: 'conn', id }, handle, (err) => {
-      if (err) this.#log.debug({ worker: w.id, err: err.message }, 'handoff failed to send; the socket is re-dispatched when the worker exits');
-    });
+    // No callback: with one, node schedules a tick per message. A failed write is the worker's
+    // channel error (logged there), and the socket is re-dispatched when the worker exits.
+    w.send({ shoal: 'conn', id }, handle);
   }
 
   /** Closes connections that waited longer than queueTimeoutMs; re-armed while the queue is not empty. */

@@ -119,7 +119,9 @@ export class WorkerProcess {
       if (cb) process.nextTick(cb, new Error('worker disconnected'));
       return false;
     }
-    return this.child.send(msg, handle as never, cb ?? (() => {}));
+    // A callback costs a process.nextTick per message (node calls it after a synchronous write
+    // too); without one, a failed write is emitted as 'error', which is logged above.
+    return cb ? this.child.send(msg, handle as never, cb) : this.child.send(msg, handle as never);
   }
 
   /** What the worker wrote to stderr before it became ready (to explain a failed start). */

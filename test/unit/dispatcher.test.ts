@@ -19,11 +19,11 @@ class FakeHandle {
   getpeername(out: Record<string, unknown>): number { out.address = this.remoteAddress; return 0; }
 }
 
-function setup(creditWindow = 2) {
+function setup(creditWindow = 2, balancer: 'round-robin' | 'ip-hash' = 'round-robin') {
   const sent: Sent[] = [];
   const closed: string[] = [];
   const close = (h: TcpHandle) => { const f = h as unknown as FakeHandle; closed.push(f.name); f.destroyed = true; };
-  const d = new Dispatcher(createScheduler('round-robin', { slowStartMs: 0 }), { creditWindow, queueTimeoutMs: 60_000, close }, pino({ level: 'silent' }));
+  const d = new Dispatcher(createScheduler(balancer, { slowStartMs: 0 }), { creditWindow, queueTimeoutMs: 60_000, close }, pino({ level: 'silent' }));
   const worker = (id: number): WorkerProcess => {
     const w = {
       id,
@@ -32,11 +32,26 @@ function setup(creditWindow = 2) {
     };
     return w as unknown as WorkerProcess;
   };
-  const accept = (name: string) => { const s = new FakeHandle(name); d.accept(s as unknown as TcpHandle); return s; };
+  const accept = (name: string, from?: string) => { const s = new FakeHandle(name, from); d.accept(s as unknown as TcpHandle); return s; };
   return { d, sent, worker, accept, closed };
 }
 
 describe('dispatcher', () => {
+  it('lets the scheduler read each connection\'s own peer address (ip-hash)', () => {
+    const { d, sent, worker, accept } = setup(100, 'ip-hash');
+    const workers = [1, 2, 3, 4].map(worker);
+    for (const w of workers) d.addWorker(w, false);
+    // What ip-hash itself picks for each address, with the same workers.
+    const ref = createScheduler('ip-hash', { slowStartMs: 0 });
+    for (const w of workers) ref.add({ ...w.load });
+    const clients = Array.from({ length: 40 }, (_, i) => `10.0.${i}.7`);
+    for (const ip of clients) {
+      accept(ip, ip);
+      expect(sent.at(-1)!.worker, ip).toBe(ref.pick({ remoteAddress: ip, now: Date.now() }, () => true)!.id);
+    }
+    expect(new Set(sent.map((x) => x.worker)).size).toBeGreaterThan(1);
+  });
+
   it('queues while no worker is routable, then hands out in arrival order', () => {
     const { d, sent, worker, accept } = setup();
     accept('a'); accept('b');
@@ -50,7 +65,7 @@ describe('dispatcher', () => {
     const { d, sent, worker, accept } = setup(2);
     const w = worker(1);
     d.addWorker(w, false);
-    const socks = ['a', 'b', 'c', 'd'].map(accept);
+    const socks = ['a', 'b', 'c', 'd'].map((n) => accept(n));
     expect(sent).toHaveLength(2);
     expect(w.load.pending).toBe(2);
     expect(d.queued).toBe(2);
@@ -83,7 +98,7 @@ describe('dispatcher', () => {
     const w2 = worker(2);
     d.addWorker(w1, false);
     d.addWorker(w2, false);
-    const socks = ['a', 'b', 'c', 'd', 'e'].map(accept);
+    const socks = ['a', 'b', 'c', 'd', 'e'].map((n) => accept(n));
     expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'b@2', 'c@1', 'd@2']);
     d.ack(w2, sent[1]!.id, 0); // b acknowledged by 2: e goes to 2
     expect(sent.at(-1)).toMatchObject({ worker: 2 });
