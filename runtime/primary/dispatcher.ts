@@ -47,17 +47,22 @@ interface Handoff { readonly handle: TcpHandle; readonly worker: WorkerProcess }
 interface Queued { readonly handle: TcpHandle; readonly since: number }
 
 /**
- * What the scheduler sees of the connection it places. One per dispatcher,
- * filled in before each pick (a pick never keeps it): a fresh object literal
- * with a getter per connection was made in V8's slow dictionary mode, and it
- * showed among the primary's largest costs per connection.
+ * What the scheduler sees of the connection it places: a class, so that its
+ * getter lives on the prototype (an object literal with a getter, made per
+ * connection, came out of V8 in slow dictionary mode and showed among the
+ * primary's largest costs per connection).
  */
 class ConnContext implements PickContext {
-  handle: TcpHandle | undefined;
-  now = 0;
-  waitedMs = 0;
+  readonly #handle: TcpHandle;
+  readonly now: number;
+  readonly waitedMs: number;
+  constructor(handle: TcpHandle, now: number, waitedMs: number) {
+    this.#handle = handle;
+    this.now = now;
+    this.waitedMs = waitedMs;
+  }
   /** It costs a getpeername(2); only ip-hash reads it, so it is looked up on demand. */
-  get remoteAddress(): string | undefined { return this.handle && handleAddress(this.handle, 'peer')?.address; }
+  get remoteAddress(): string | undefined { return handleAddress(this.#handle, 'peer')?.address; }
 }
 
 /**
@@ -91,7 +96,6 @@ export class Dispatcher {
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #canTake: (w: WorkerLoad) => boolean;
   #observer: RoutingObserver | undefined;
-  readonly #ctx = new ConnContext();
   /** Totals for status and tests. */
   readonly stats = { accepted: 0, handedOff: 0, redispatched: 0, refused: 0, queueTimeouts: 0 };
 
@@ -226,12 +230,7 @@ export class Dispatcher {
 
   /** Hands the connection to the worker the scheduler picks; false when it picks none. */
   #place(handle: TcpHandle, since: number, now: number): boolean {
-    const ctx = this.#ctx;
-    ctx.handle = handle;
-    ctx.now = now;
-    ctx.waitedMs = now - since;
-    const load = this.#scheduler.pick(ctx, this.#canTake);
-    ctx.handle = undefined;
+    const load = this.#scheduler.pick(new ConnContext(handle, now, now - since), this.#canTake);
     const w = load && this.#workers.get(load.id);
     if (!w) return false;
     this.#handoff(w, handle);
