@@ -118,10 +118,17 @@ export class Dispatcher {
   accept(handle: TcpHandle): void {
     this.stats.accepted++;
     const now = Date.now();
+    if (this.#queue.length > 0) {
+      this.#queue.push({ handle, since: now });
+      this.#drain();
+      return;
+    }
     // Nothing waits before it (the usual case): placed at once, without a trip through the queue.
-    if (this.#queue.length === 0 && this.#place(handle, now, now)) return;
+    if (this.#place(handle, now, now)) return;
+    // Held back (no worker can take it, or the scheduler waits for a better one): it waits first in line.
     this.#queue.push({ handle, since: now });
-    this.#drain();
+    this.#armHold(now);
+    this.#armTimer();
   }
 
   /**

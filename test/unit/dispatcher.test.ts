@@ -3,12 +3,12 @@
  * addition to test/integration/dispatch.test.ts, which uses real processes):
  * credit window, queue order, refuse, and re-dispatch when a worker dies.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { Dispatcher } from '../../runtime/primary/dispatcher.js';
 import type { TcpHandle } from '../../runtime/primary/tcp-handle.js';
 import type { WorkerProcess } from '../../runtime/primary/worker-process.js';
-import { createScheduler } from '../../runtime/scheduler/index.js';
+import { createScheduler, DEFAULT_HOLD_MS } from '../../runtime/scheduler/index.js';
 
 interface Sent { worker: number; id: number; socket: FakeHandle }
 /** A raw connection handle as the listener gives them: the dispatcher only passes it on, closes it, or asks its peer. */
@@ -19,7 +19,7 @@ class FakeHandle {
   getpeername(out: Record<string, unknown>): number { out.address = this.remoteAddress; return 0; }
 }
 
-function setup(creditWindow = 2, balancer: 'round-robin' | 'ip-hash' = 'round-robin') {
+function setup(creditWindow = 2, balancer: 'round-robin' | 'ip-hash' | 'least-load' = 'round-robin') {
   const sent: Sent[] = [];
   const closed: string[] = [];
   const close = (h: TcpHandle) => { const f = h as unknown as FakeHandle; closed.push(f.name); f.destroyed = true; };
@@ -37,6 +37,32 @@ function setup(creditWindow = 2, balancer: 'round-robin' | 'ip-hash' = 'round-ro
 }
 
 describe('dispatcher', () => {
+  afterEach(() => { vi.useRealTimers(); });
+
+  it('least-load: with every worker busy a new connection is held, and goes to the first that is idle, or anyway at the hold\'s end', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const { d, sent, worker, accept } = setup(100, 'least-load');
+    const [w1, w2] = [worker(1), worker(2)];
+    d.addWorker(w1, false);
+    d.addWorker(w2, false);
+    w1.load.inflight = 1;
+    w2.load.inflight = 1;
+    accept('a');
+    expect(sent).toHaveLength(0);
+    expect(d.queued).toBe(1);
+    // Nobody became idle: it goes at the hold's end all the same.
+    vi.advanceTimersByTime(DEFAULT_HOLD_MS);
+    expect(sent.map((x) => x.socket.name)).toEqual(['a']);
+    const first = sent[0]!;
+    d.ack(first.worker === 1 ? w1 : w2, first.id, 0);
+    accept('b');
+    expect(sent).toHaveLength(1);
+    w2.load.inflight = 0;
+    d.loadChanged(w2);
+    expect(sent.map((x) => `${x.socket.name}@${x.worker}`).slice(1)).toEqual(['b@2']);
+    expect(d.queued).toBe(0);
+  });
+
   it('lets the scheduler read each connection\'s own peer address (ip-hash)', () => {
     const { d, sent, worker, accept } = setup(100, 'ip-hash');
     const workers = [1, 2, 3, 4].map(worker);
