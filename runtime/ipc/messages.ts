@@ -56,6 +56,12 @@ export interface AcceptParams {
 export type ToWorker =
   /** A connection handed over; the socket handle travels with the message. */
   | { shoal: 'conn'; id: number }
+  /**
+   * The primary reads node's own receipts of the handles it sends this
+   * worker (NODE_HANDLE_ACK) and takes a connection's as its delivery: stop
+   * sending `ack` for each one.
+   */
+  | { shoal: 'receipts' }
   /** Accept from the shared listening socket, whose handle travels with the message, gated by `params`. */
   | { shoal: 'accept'; params: AcceptParams; floor: number }
   /** Stop accepting from the shared socket (close this worker's descriptor of it); answered by `unaccepted`. */
@@ -99,12 +105,15 @@ export type ToPrimary =
   /**
    * Handoff `id` reached the worker and is owned by it now; the primary closes its copy.
    * `closed` piggybacks the connections closed since the last report (saves a message).
+   * Sent only until the primary says it reads `receipts`.
    */
   | { shoal: 'ack'; id: number; closed: number }
   /**
    * The worker refuses handoff `id`: hand it to another. `full`: the app's
    * server is at its maxConnections (routable again after a close);
-   * `closed`: no server or retiring (not routable any more).
+   * `closed`: no server or retiring (not routable any more). The connection's
+   * handle travels back with it (the primary may have closed its own copy at
+   * the receipt), unless the worker never got one.
    */
   | { shoal: 'refuse'; id: number; reason: RefuseReason }
   /**

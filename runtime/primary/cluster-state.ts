@@ -78,6 +78,8 @@ export interface PrimaryState {
   readonly stoppingInMs?: number;
   readonly accepted: number;
   readonly handedOff: number;
+  /** Handoffs delivered at node's own receipt of the handle (the others, by the worker's ack). */
+  readonly receipted: number;
   readonly redispatched: number;
   readonly refused: number;
   readonly queueTimeouts: number;

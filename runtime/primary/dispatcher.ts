@@ -3,17 +3,24 @@
  *
  *   accept -> queue -> scheduler.pick(credit left) -> send {conn,id}+handle
  *                ^                                        |
- *                |   refuse / worker died before ack      v
- *                +------------------------------- pending (un-acked)
- *                                                         | ack
+ *                |  refuse (handle comes back) /          v
+ *                |  write failed / worker died    pending (not yet delivered)
+ *                +-----------------------------------------+
+ *                                                         | receipt (or ack)
  *                                                         v
  *                                               primary closes its copy
  *
- * The primary keeps its copy of every socket until the worker acknowledges
- * it, so a worker that dies, stalls or refuses never takes a connection with
- * it: un-acknowledged sockets go back to the front of the queue. A small
- * credit window per worker keeps node's one-handle-at-a-time IPC queue short,
- * so a stalled worker can hold at most `creditWindow` connections.
+ * The primary keeps its copy of every socket until the worker holds one, so
+ * a worker that dies, stalls or refuses never takes a connection with it:
+ * undelivered sockets go back to the front of the queue. Delivery is node's
+ * own receipt of the handle (NODE_HANDLE_ACK, which node's channel sends
+ * for every handle anyway; see WorkerProcess), or, where those cannot be
+ * read, the worker's `ack`: a message per connection less on both sides
+ * than node:cluster's round robin, which sends its own ack besides node's.
+ * A worker that refuses a connection it holds sends the handle back. A
+ * small credit window per worker keeps node's one-handle-at-a-time IPC
+ * queue short, so a stalled worker can hold at most `creditWindow`
+ * connections.
  *
  * Connections stay raw libuv handles here, as in node's own cluster: a
  * net.Socket per connection, only to pass its handle on, was the largest
@@ -24,7 +31,7 @@ import type { Logger } from 'pino';
 import type { PickContext, Scheduler, WorkerLoad } from '../scheduler/types.js';
 import type { RefuseReason } from '../ipc/messages.js';
 import { handleAddress, type TcpHandle } from './tcp-handle.js';
-import type { WorkerProcess } from './worker-process.js';
+import type { Settle, WorkerProcess } from './worker-process.js';
 
 /** How long a connection we are closing may take to finish its FIN exchange before we destroy it. */
 const CLOSE_LINGER_MS = 1_000;
@@ -91,13 +98,20 @@ export class Dispatcher {
   readonly #workers = new Map<number, WorkerProcess>();
   /** Workers that refused a handoff at their app's maxConnections: skipped until they report a close. */
   readonly #full = new Set<number>();
+  /**
+   * Handoffs of an exited worker that went back to the queue undelivered.
+   * Its channel may still carry a refusal of one of them (with the handle)
+   * after its exit: that copy is a duplicate and is closed, not queued twice.
+   */
+  readonly #redispatched = new WeakMap<WorkerProcess, Set<number>>();
   #seq = 0;
+  #saidNoReceipts = false;
   #timer: NodeJS.Timeout | undefined;
   #holdTimer: NodeJS.Timeout | undefined;
   readonly #canTake: (w: WorkerLoad) => boolean;
   #observer: RoutingObserver | undefined;
-  /** Totals for status and tests. */
-  readonly stats = { accepted: 0, handedOff: 0, redispatched: 0, refused: 0, queueTimeouts: 0 };
+  /** Totals for status and tests; `receipted`: handoffs delivered at node's receipt (the rest by the worker's ack). */
+  readonly stats = { accepted: 0, handedOff: 0, receipted: 0, redispatched: 0, refused: 0, queueTimeouts: 0 };
 
   constructor(scheduler: Scheduler, opts: DispatcherOptions, log: Logger) {
     this.#scheduler = scheduler;
@@ -157,13 +171,16 @@ export class Dispatcher {
   workerGone(w: WorkerProcess): void {
     this.removeWorker(w);
     const back: Queued[] = [];
+    const ids = new Set<number>();
     for (const [id, h] of this.#pending) {
       if (h.worker !== w) continue;
       this.#pending.delete(id);
+      ids.add(id);
       back.push({ handle: h.handle, since: Date.now() });
     }
     w.load.pending = 0;
     if (back.length > 0) {
+      this.#redispatched.set(w, ids);
       this.stats.redispatched += back.length;
       this.#log.warn({ worker: w.id, connections: back.length }, 'worker exited with un-acknowledged connections; handing them to other workers');
       this.#queue = [...back, ...this.#queue];
@@ -171,10 +188,21 @@ export class Dispatcher {
     this.#drain();
   }
 
+  /** The worker's own acknowledgement of handoff `id` (where receipts are not read), with its closes. */
   ack(w: WorkerProcess, id: number, closed: number): void {
-    const h = this.#pending.get(id);
+    if (!w.receipts && !this.#saidNoReceipts) {
+      // The receipt of a handle always arrives before the worker's ack of it (same channel, written first).
+      this.#saidNoReceipts = true;
+      this.#log.info({ worker: w.id }, "node's handle receipts are not readable here; workers acknowledge each connection with a message of their own");
+    }
     this.closed(w, closed);
-    if (!h) return;
+    this.#delivered(w, id);
+  }
+
+  /** Whichever comes first, the receipt or the ack: later ones find nothing pending. */
+  #delivered(w: WorkerProcess, id: number): void {
+    const h = this.#pending.get(id);
+    if (!h || h.worker !== w) return;
     this.#pending.delete(id);
     w.load.pending--;
     // The worker has its own descriptor now; closing ours does not touch the connection.
@@ -182,21 +210,56 @@ export class Dispatcher {
     this.#drain();
   }
 
-  /**
-   * The worker refused handoff `id`. It is not offered another connection
-   * until it can take one (a close for `full`, never for `closed`), so a
-   * refused socket cannot bounce between the primary and the same worker.
-   */
-  refuse(w: WorkerProcess, id: number, reason: RefuseReason): void {
+  /** Settles a handoff at its receipt, or puts it back first in line when its write failed (the worker is left out). */
+  readonly #settle: Settle = (w, id, received) => {
+    if (received) {
+      if (this.#pending.get(id)?.worker === w) this.stats.receipted++;
+      this.#delivered(w, id);
+      return;
+    }
     const h = this.#pending.get(id);
     if (!h) return;
-    if (reason === 'full') this.#full.add(w.id);
-    else this.removeWorker(w);
     this.#pending.delete(id);
     w.load.pending--;
     w.load.conns--;
-    this.stats.refused++;
+    // Its channel failed (EPIPE: the worker is going away): nothing more is sent its way.
+    this.removeWorker(w);
+    this.#log.warn({ worker: w.id }, 'handing a connection to a worker failed; taking the worker out of rotation, the connection goes to another');
     this.#queue.unshift({ handle: h.handle, since: Date.now() });
+    this.#drain();
+  };
+
+  /**
+   * The worker refused handoff `id`; `returned` is the handle it sent back.
+   * The worker is not offered another connection until it can take one (a
+   * close for `full`, never for `closed`), so a refused socket cannot bounce
+   * between the primary and the same worker.
+   */
+  refuse(w: WorkerProcess, id: number, reason: RefuseReason, returned?: TcpHandle): void {
+    const own = this.#pending.get(id);
+    let handle: TcpHandle;
+    if (own && own.worker === w) {
+      // Not delivered yet (no receipt): ours is the copy that goes on; the one sent back is a duplicate.
+      this.#pending.delete(id);
+      w.load.pending--;
+      returned?.close();
+      handle = own.handle;
+    } else if (this.#redispatched.get(w)?.delete(id)) {
+      // Already back in the queue since the worker exited.
+      returned?.close();
+      return;
+    } else if (returned) {
+      handle = returned;
+    } else {
+      // Delivered, and it could not come back (the primary was out of descriptors, say): lost.
+      this.#log.warn({ worker: w.id }, 'a worker refused a connection and could not hand it back; it is closed');
+      return;
+    }
+    if (reason === 'full') this.#full.add(w.id);
+    else this.removeWorker(w);
+    w.load.conns--;
+    this.stats.refused++;
+    this.#queue.unshift({ handle, since: Date.now() });
     this.#drain();
   }
 
@@ -250,10 +313,10 @@ export class Dispatcher {
     w.load.pending++;
     w.load.conns++;
     this.stats.handedOff++;
-    // The raw handle travels as 'net.Native': node keeps our copy open (like keepOpen) until we close it on ack.
-    // No callback: with one, node schedules a tick per message. A failed write is the worker's
-    // channel error (logged there), and the socket is re-dispatched when the worker exits.
-    w.send({ shoal: 'conn', id }, handle);
+    // The raw handle travels as 'net.Native': node keeps our copy open (like keepOpen) until we
+    // close it at its delivery. A worker whose channel is closed is exiting: the connection goes
+    // back to the queue with the rest of its undelivered ones then.
+    w.sendConn(id, handle, this.#settle);
   }
 
   /** Closes connections that waited longer than queueTimeoutMs; re-armed while the queue is not empty. */

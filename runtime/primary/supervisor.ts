@@ -17,6 +17,7 @@ import { restartDelay } from './backoff.js';
 import type { SessionHub } from '../session/hub.js';
 import { isSessionKey } from '../session/validate.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { TcpHandle } from './tcp-handle.js';
 import type { AcceptControl } from './kernel-accept.js';
 import { portRequests, type PortControl } from './port-requests.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
@@ -117,7 +118,7 @@ export class Supervisor {
       'sess-stats': (m, w) => hub.answer(w, m.probe, m.stats),
       'sess-fetch': (m, w) => { if (isSessionKey(m.id)) hub.fetch(w, m.req, m.id, typeof m.min === 'string' ? m.min : undefined); },
       ack: (m, w) => d.ack(w, m.id, m.closed),
-      refuse: (m, w) => d.refuse(w, m.id, m.reason),
+      refuse: (m, w, handle) => d.refuse(w, m.id, m.reason, handle as TcpHandle | undefined),
       load: (m, w) => {
         d.closed(w, m.closed);
         // The worker's own count is exact; handoffs it has not acknowledged yet are not in it.

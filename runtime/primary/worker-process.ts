@@ -3,6 +3,7 @@
  * in one place that logs `from -> to`, as ioredis does) and its load numbers.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { WorkerLoad } from '../scheduler/types.js';
 import type { ShoalError } from '../errors.js';
@@ -20,6 +21,16 @@ export interface ForkSpec {
   /** Where the worker's stdout and stderr go: the log buffer, and on to the primary's own streams. */
   readonly output: Outputs;
 }
+
+/**
+ * How a handed-off connection's delivery ends: `received` when node's own
+ * receipt for its handle came back (the worker holds a descriptor of it
+ * now), not when the write failed (the handle never left).
+ */
+export type Settle = (w: WorkerProcess, id: number, received: boolean) => void;
+
+/** A handle sent and not yet receipted: a connection's (`id` > 0, with its settle) or another's. */
+interface Awaiting { readonly id: number; readonly settle: Settle | undefined }
 
 /** The window `status` computes requests/s over. */
 const RPS_WINDOW_MS = 1_000;
@@ -54,6 +65,21 @@ export class WorkerProcess {
   rss = 0;
   /** Completed-request counts as reported, with when they arrived, for requests/s over the last second. */
   readonly #doneLog: { at: number; n: number }[] = [];
+  /**
+   * Handles sent and not yet receipted, oldest first. Node passes handles
+   * over a channel one at a time: the receiver answers each with a
+   * NODE_HANDLE_ACK (NACK when the descriptor did not arrive) before the
+   * next is written, so receipts come back in the order of this list.
+   */
+  readonly #awaiting: Awaiting[] = [];
+  /**
+   * A receipt came back from this worker: node's handle receipts can be
+   * read here, and a connection counts as delivered at its receipt (the
+   * worker is told to stop acknowledging each one itself). Until then, and
+   * for good where they never come (an undocumented event of node's), the
+   * worker's own `ack` does it.
+   */
+  receipts = false;
 
   constructor(id: number, slot: number, weight: number, spec: ForkSpec, log: Logger, onMessage: Handlers<ToPrimary, [WorkerProcess, unknown]>) {
     this.id = id;
@@ -85,6 +111,11 @@ export class WorkerProcess {
     // may hold the pipes open long after. What comes later is still recorded, under this worker.
     this.child.once('exit', () => this.#output.log.close());
     this.child.on('message', (msg, handle) => { this.lastHeard = Date.now(); dispatch(onMessage, msg, this, handle); });
+    // Node's own channel traffic ('internalMessage', undocumented): only the receipts of our handles are read.
+    (this.child as EventEmitter).on('internalMessage', (m: { cmd?: unknown } | null) => {
+      if (m?.cmd === 'NODE_HANDLE_ACK') this.#receipt(true);
+      else if (m?.cmd === 'NODE_HANDLE_NACK') this.#receipt(false);
+    });
     // EPIPE/ECHANNELCLOSED when sending to a dying worker surface here; the 'exit' handler does the cleanup.
     this.child.on('error', (err) => this.#log.debug({ err: err.message }, 'worker channel error'));
   }
@@ -119,9 +150,49 @@ export class WorkerProcess {
       if (cb) process.nextTick(cb, new Error('worker disconnected'));
       return false;
     }
+    if (handle !== undefined) return this.#sendHandle(msg, handle, { id: 0, settle: undefined }, cb);
     // A callback costs a process.nextTick per message (node calls it after a synchronous write
     // too); without one, a failed write is emitted as 'error', which is logged above.
-    return cb ? this.child.send(msg, handle as never, cb) : this.child.send(msg, handle as never);
+    return cb ? this.child.send(msg, cb) : this.child.send(msg);
+  }
+
+  /**
+   * Hands connection `id` over; `settle` runs once, at its receipt or when
+   * the write fails. False when the worker's channel is closed (nothing sent,
+   * `settle` never runs).
+   */
+  sendConn(id: number, handle: unknown, settle: Settle): boolean {
+    if (!this.child.connected) return false;
+    return this.#sendHandle({ shoal: 'conn', id }, handle, { id, settle });
+  }
+
+  #sendHandle(msg: ToWorker, handle: unknown, entry: Awaiting, cb?: (err: Error | null) => void): boolean {
+    // Every handle send has a callback: a failed write must leave the list, or the receipts of
+    // the handles after it would be read as its own. The callback runs a tick later at the
+    // earliest, and a receipt comes with I/O later still, so the entry is listed after the call
+    // (a send that throws lists nothing).
+    const ok = this.child.send(msg, handle as never, (err) => {
+      if (err) {
+        const i = this.#awaiting.indexOf(entry);
+        if (i >= 0) this.#awaiting.splice(i, 1);
+        entry.settle?.(this, entry.id, false);
+      }
+      cb?.(err);
+    });
+    this.#awaiting.push(entry);
+    return ok;
+  }
+
+  #receipt(received: boolean): void {
+    const entry = this.#awaiting.shift();
+    if (!entry) return;
+    if (received && !this.receipts) {
+      this.receipts = true;
+      this.send({ shoal: 'receipts' });
+    }
+    // A NACK'd connection is not settled: the worker, which got the message without its
+    // descriptor, refuses it, and the primary's copy goes to another worker.
+    if (received) entry.settle?.(this, entry.id, true);
   }
 
   /** What the worker wrote to stderr before it became ready (to explain a failed start). */

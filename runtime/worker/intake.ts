@@ -316,17 +316,24 @@ export class Intake {
     return (s?.maxConnections != null && s._connections >= s.maxConnections) || (this.budget !== undefined && this.#connections >= this.budget);
   }
 
-  /** Handles a handoff: acknowledges and serves it, or refuses it so the primary hands it to another worker. */
+  /**
+   * Whether each handoff is acknowledged with an `ack`: until the primary
+   * says it reads node's own receipts of the handles (`receipts`).
+   */
+  acks = true;
+
+  /** Handles a handoff: serves it (acknowledged first, see `acks`), or refuses it so the primary hands it to another worker. */
   accept(id: number, handle: unknown): void {
     const server = this.#state.servers[0];
     // A message without its handle: the descriptor could not be received (EMFILE): full for now.
     const full = this.full || !handle;
     if (!server || this.#state.draining || full) {
-      this.#state.send({ shoal: 'refuse', id, reason: full && !this.#state.draining ? 'full' : 'closed' });
-      (handle as { close?: () => void } | undefined)?.close?.();
+      const h = handle as { close(): void } | undefined;
+      // The primary may have closed its copy at the receipt: the connection goes back with the refusal.
+      this.#state.send({ shoal: 'refuse', id, reason: full && !this.#state.draining ? 'full' : 'closed' }, h, () => h?.close());
       return;
     }
-    this.#state.send({ shoal: 'ack', id, closed: this.#takeClosed() });
+    if (this.acks) this.#state.send({ shoal: 'ack', id, closed: this.#takeClosed() });
     this.#adopt(server, handle);
   }
 

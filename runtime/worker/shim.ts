@@ -3,8 +3,8 @@
  * It intercepts listen on the shoal port, takes the sockets the primary hands
  * over, reports load in batches, and retires the worker on request.
  *
- *   primary --{conn,id}+handle--> shim --ack--> primary closes its copy
- *                                  `--> server.emit('connection', socket)
+ *   primary --{conn,id}+handle--> node's receipt (NODE_HANDLE_ACK) --> primary closes its copy
+ *                                  `--> shim --> server.emit('connection', socket)
  *
  * Kept free of dependencies (no pino here): it is start-up cost in every worker.
  */
@@ -97,6 +97,7 @@ function main(): void {
 
   const table: Handlers<ToWorker, [unknown]> = {
     conn: (m, handle) => intake.accept(m.id, handle),
+    receipts: () => { intake.acks = false; },
     // A descriptor that would not listen is answered as given back, so the primary stops counting on it.
     accept: (m, handle) => { if (!acceptor.start(handle, m.params, m.floor)) state.send({ shoal: 'unaccepted' }); },
     unaccept: () => { acceptor.stop(); state.send({ shoal: 'unaccepted' }); },

@@ -21,8 +21,12 @@ export interface WorkerState {
   readonly registries: MetricsSource[];
   /** This process's session replica: set up by the shim in a worker, created on first use outside a cluster. */
   sessions?: Replica;
-  /** Sends a message to the primary, or does nothing outside a cluster. */
-  send: (msg: unknown) => void;
+  /**
+   * Sends a message to the primary, or does nothing outside a cluster. With
+   * a handle, `sent` runs once it has left (or could not): the time to close
+   * this process's copy.
+   */
+  send: (msg: unknown, handle?: unknown, sent?: () => void) => void;
 }
 
 const KEY = Symbol.for('shoal.worker.state');
@@ -35,7 +39,11 @@ export function workerState(): WorkerState {
     shutdownHooks: [],
     readyCalled: false,
     registries: [],
-    send: (msg) => { if (process.connected && process.send) process.send(msg); },
+    send: (msg, handle, sent) => {
+      if (!process.connected || !process.send) { sent?.(); return; }
+      if (handle === undefined) process.send(msg);
+      else process.send(msg, handle as never, () => sent?.());
+    },
   };
   return g[KEY];
 }

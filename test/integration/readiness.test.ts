@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { FIXTURES, startCluster, type Cluster } from '../helpers/cluster.js';
+import { clusterStatus, FIXTURES, startCluster, type Cluster } from '../helpers/cluster.js';
 import { request } from '../helpers/load.js';
 
 let cluster: Cluster | undefined;
@@ -36,12 +36,22 @@ describe('readiness', () => {
 });
 
 describe('refused handoffs', () => {
-  it('a worker at its maxConnections refuses, and the connection is served elsewhere or later, never lost', async () => {
-    cluster = await startCluster(path.join(FIXTURES, 'max-conns.mjs'), { workers: 2 });
-    const c = cluster;
-    const results = await Promise.all(Array.from({ length: 8 }, () => request(c.port, '/?ms=300', false, 10_000)));
-    expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
-    const workers = new Set(results.map((r) => JSON.parse(r.body).worker));
-    expect(workers).toEqual(new Set(['1', '2']));
-  });
+  for (const accept of ['kernel', 'handoff'] as const) {
+    it(`a worker at its maxConnections refuses, and the connection is served elsewhere or later, never lost (${accept} accept)`, async () => {
+      cluster = await startCluster(path.join(FIXTURES, 'max-conns.mjs'), { workers: 2, extraArgs: ['--accept', accept] });
+      const c = cluster;
+      const results = await Promise.all(Array.from({ length: 8 }, () => request(c.port, '/?ms=300', false, 10_000)));
+      expect(results.map((r) => r.status)).toEqual(Array(8).fill(200));
+      const workers = new Set(results.map((r) => JSON.parse(r.body).worker));
+      expect(workers).toEqual(new Set(['1', '2']));
+      // In the handoff, refusals really happened: the worker held the connection (the primary had
+      // closed its copy at node's receipt) and handed it back with the refusal.
+      if (accept === 'handoff') {
+        const p = (await clusterStatus(c)).primary;
+        expect(p.refused).toBeGreaterThan(0);
+        // Every handoff was delivered at node's receipt of its handle, none waited for an ack.
+        expect(p.receipted).toBe(p.handedOff);
+      }
+    });
+  }
 });

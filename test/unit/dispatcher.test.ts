@@ -1,16 +1,17 @@
 /**
  * The dispatcher's bookkeeping, with stand-in workers and sockets (in
  * addition to test/integration/dispatch.test.ts, which uses real processes):
- * credit window, queue order, refuse, and re-dispatch when a worker dies.
+ * credit window, queue order, delivery by receipt or ack, refuse, and
+ * re-dispatch when a write fails or a worker dies.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { Dispatcher } from '../../runtime/primary/dispatcher.js';
 import type { TcpHandle } from '../../runtime/primary/tcp-handle.js';
-import type { WorkerProcess } from '../../runtime/primary/worker-process.js';
+import type { Settle, WorkerProcess } from '../../runtime/primary/worker-process.js';
 import { createScheduler, DEFAULT_HOLD_MS } from '../../runtime/scheduler/index.js';
 
-interface Sent { worker: number; id: number; socket: FakeHandle }
+interface Sent { worker: number; id: number; socket: FakeHandle; settle: Settle }
 /** A raw connection handle as the listener gives them: the dispatcher only passes it on, closes it, or asks its peer. */
 class FakeHandle {
   destroyed = false;
@@ -28,7 +29,8 @@ function setup(creditWindow = 2, balancer: 'round-robin' | 'ip-hash' | 'least-lo
     const w = {
       id,
       load: { id, weight: 1, conns: 0, pending: 0, inflight: 0, elu: 0, readyAt: 0 },
-      send: (msg: { id: number }, handle: FakeHandle) => { sent.push({ worker: id, id: msg.id, socket: handle }); return true; },
+      receipts: false,
+      sendConn: (conn: number, handle: FakeHandle, settle: Settle) => { sent.push({ worker: id, id: conn, socket: handle, settle }); return true; },
     };
     return w as unknown as WorkerProcess;
   };
@@ -159,6 +161,90 @@ describe('dispatcher', () => {
     d.refuse(w1, sent[0]!.id, 'closed');
     expect(d.routable).toBe(0);
     expect(d.queued).toBe(1);
+  });
+
+  it('a receipt delivers the connection: the primary closes its copy, a later ack of it changes nothing', () => {
+    const { d, sent, worker, accept } = setup(1);
+    const w = worker(1);
+    d.addWorker(w, false);
+    const [a] = [accept('a'), accept('b')];
+    expect(sent).toHaveLength(1);
+    sent[0]!.settle(w, sent[0]!.id, true);
+    expect(a.destroyed).toBe(true);
+    expect(d.unacknowledged).toBe(1);
+    expect(sent.map((s) => s.socket.name)).toEqual(['a', 'b']);
+    expect(w.load).toMatchObject({ pending: 1, conns: 2 });
+    d.ack(w, sent[0]!.id, 0);
+    expect(w.load).toMatchObject({ pending: 1, conns: 2 });
+    expect(sent).toHaveLength(2);
+  });
+
+  it('refused after its receipt, the handle the worker sends back is queued and goes to another worker', () => {
+    const { d, sent, worker, accept } = setup(1);
+    const [w1, w2] = [worker(1), worker(2)];
+    d.addWorker(w1, false);
+    const a = accept('a');
+    sent[0]!.settle(w1, sent[0]!.id, true);
+    expect(a.destroyed).toBe(true);
+    const back = new FakeHandle('a (sent back)');
+    d.refuse(w1, sent[0]!.id, 'closed', back as unknown as TcpHandle);
+    expect(d.routable).toBe(0);
+    expect(w1.load).toMatchObject({ pending: 0, conns: 0 });
+    d.addWorker(w2, false);
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a (sent back)@2']);
+    expect(back.destroyed).toBe(false);
+    expect(d.stats.refused).toBe(1);
+  });
+
+  it('refused before its receipt, the primary\'s own copy goes on and the one sent back is closed', () => {
+    const { d, sent, worker, accept } = setup(1);
+    const [w1, w2] = [worker(1), worker(2)];
+    d.addWorker(w1, false);
+    d.addWorker(w2, false);
+    w2.load.conns = 5;
+    const a = accept('a');
+    expect(sent[0]!.worker).toBe(1);
+    const back = new FakeHandle('a (sent back)');
+    d.refuse(w1, sent[0]!.id, 'full', back as unknown as TcpHandle);
+    expect(back.destroyed).toBe(true);
+    expect(a.destroyed).toBe(false);
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a@2']);
+    // Its receipt, late, finds nothing of worker 1's pending.
+    sent[0]!.settle(w1, sent[0]!.id, true);
+    expect(a.destroyed).toBe(false);
+    expect(w1.load.pending).toBe(0);
+  });
+
+  it('a handoff whose write failed goes back first in line to another worker; the failed one is left out', () => {
+    const { d, sent, worker, accept } = setup(1);
+    const [w1, w2] = [worker(1), worker(2)];
+    d.addWorker(w1, false);
+    const a = accept('a');
+    accept('b');
+    sent[0]!.settle(w1, sent[0]!.id, false);
+    expect(a.destroyed).toBe(false);
+    expect(d.routable).toBe(0);
+    expect(w1.load).toMatchObject({ pending: 0, conns: 0 });
+    d.addWorker(w2, false);
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a@2']);
+    expect(d.queued).toBe(1);
+    expect(d.stats.refused).toBe(0);
+  });
+
+  it('a refusal that comes in after its worker exited does not put the connection in the queue twice', () => {
+    const { d, sent, worker, accept } = setup(1);
+    const [w1, w2] = [worker(1), worker(2)];
+    d.addWorker(w1, false);
+    accept('a');
+    d.workerGone(w1);
+    expect(d.queued).toBe(1);
+    const back = new FakeHandle('a (sent back)');
+    d.refuse(w1, sent[0]!.id, 'closed', back as unknown as TcpHandle);
+    expect(back.destroyed).toBe(true);
+    expect(d.queued).toBe(1);
+    d.addWorker(w2, false);
+    expect(sent.map((s) => `${s.socket.name}@${s.worker}`)).toEqual(['a@1', 'a@2']);
+    expect(d.queued).toBe(0);
   });
 
   it('abandonQueue closes what no worker will take', () => {
