@@ -196,6 +196,8 @@ export const ENV = {
   sessionsShared: 'SHOAL_SESSIONS_SHARED',
   /** '1': report busy and idle edges at once (least-load holds connections for the first idle worker). */
   edges: 'SHOAL_REPORT_EDGES',
+  /** The load reports' batch window, ms, where it is longer than the report interval (see forkSpec). */
+  reportWindowMs: 'SHOAL_REPORT_WINDOW_MS',
   /** Set when the primary scrapes the app's metrics (--admin): how long it waits for an answer. */
   scrapeMs: 'SHOAL_SCRAPE_MS',
 } as const;

@@ -128,7 +128,7 @@ export class Intake {
   /** Kernel accept on or off in this worker: no edges, and the longer batch window (KERNEL_REPORT_MS). */
   set kernel(on: boolean) {
     this.#edges = !on && this.#edgesByDefault;
-    this.#windowMs = on ? Math.max(this.#intervalMs, KERNEL_REPORT_MS) : this.#intervalMs;
+    this.#windowMs = on ? Math.max(this.#intervalMs, KERNEL_REPORT_MS) : this.#handoffWindowMs;
   }
   #rss = 0;
   #rssAt = -Infinity;
@@ -141,11 +141,18 @@ export class Intake {
   #dueAt = 0;
   readonly #fire = (): void => { this.#scheduled = undefined; this.report(0); };
   readonly #intervalMs: number;
+  readonly #handoffWindowMs: number;
 
-  constructor(state: WorkerState, intervalMs: number, edges = true) {
+  /**
+   * `windowMs`: the batch window outside kernel accept, longer than the
+   * interval where the balancer reads nothing of the reports (primary.ts,
+   * FIGURES_REPORT_MS).
+   */
+  constructor(state: WorkerState, intervalMs: number, edges = true, windowMs = intervalMs) {
     this.#state = state;
     this.#intervalMs = intervalMs;
-    this.#windowMs = intervalMs;
+    this.#handoffWindowMs = windowMs;
+    this.#windowMs = windowMs;
     this.#edges = edges;
     this.#edgesByDefault = edges;
     const intake = this;

@@ -32,7 +32,8 @@ function main(): void {
   if (!process.send || (port !== 'auto' && !Number.isInteger(port))) return; // not launched by a shoal primary
   const state = workerState();
   const reportMs = Number(process.env[ENV.reportMs] ?? 25);
-  const intake = new Intake(state, reportMs, process.env[ENV.edges] === '1');
+  const windowMs = Number(process.env[ENV.reportWindowMs]);
+  const intake = new Intake(state, reportMs, process.env[ENV.edges] === '1', windowMs > reportMs ? windowMs : reportMs);
   intake.budget = connectionBudget(openFileLimit());
   const acceptor = new Acceptor(intake, state);
   const scrapeMs = Number(process.env[ENV.scrapeMs]);

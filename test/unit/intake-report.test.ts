@@ -41,11 +41,11 @@ function serve(server: EventEmitter): void {
 describe('report cadence', () => {
   afterEach(() => { vi.useRealTimers(); });
 
-  const setup = (edges: boolean): { server: EventEmitter; sent: { done: number }[]; intake: Intake } => {
+  const setup = (edges: boolean, windowMs?: number): { server: EventEmitter; sent: { done: number }[]; intake: Intake } => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
     const sent: { done: number }[] = [];
     const state = { servers: [], draining: false, send: (m: { done: number }) => { sent.push(m); } } as unknown as WorkerState;
-    const intake = new Intake(state, 10, edges);
+    const intake = new Intake(state, 10, edges, windowMs);
     const server = new EventEmitter();
     intake.track(server as unknown as import('node:net').Server);
     // The first request after a quiet spell is reported before its handler runs (a handler that
@@ -73,6 +73,34 @@ describe('report cadence', () => {
     serve(server);
     vi.advanceTimersByTime(10);
     expect(sent.reduce((n, m) => n + m.done, 0)).toBe(2);
+  });
+
+  it('a longer batch window (a balancer that reads no report) also holds back the report of a request after a short pause', () => {
+    for (const [windowMs, atOnce] of [[undefined, 1], [25, 0]] as const) {
+      // performance.now under the clock's control: the intake reads it for its windows.
+      let now = 1_000;
+      vi.spyOn(performance, 'now').mockImplementation(() => now);
+      const { server, sent, intake } = setup(false, windowMs);
+      const wait = (ms: number): void => { now += ms; vi.advanceTimersByTime(ms); };
+      const pauseThenServe = (): number => {
+        wait(REQUEST_REPORT_MS);
+        serve(server);
+        wait(REQUEST_REPORT_MS);
+        // Idle for 15 ms: longer than the 10 ms interval, within a 25 ms window.
+        serve(server);
+        wait(15);
+        sent.length = 0;
+        serve(server);
+        return sent.length;
+      };
+      expect(pauseThenServe(), `window ${windowMs ?? 10} ms`).toBe(atOnce);
+      // Back from kernel accept, the worker batches over its own window again.
+      intake.kernel = true;
+      intake.kernel = false;
+      expect(pauseThenServe(), `window ${windowMs ?? 10} ms, after kernel accept`).toBe(atOnce);
+      vi.useRealTimers();
+      vi.restoreAllMocks();
+    }
   });
 
   it('the periodic tick sends nothing while a report is on its way', () => {
