@@ -3,7 +3,8 @@
 // `wrk -t1 -c50 -H 'Connection: close'` pinned to CPU 0. On a shared 2-core
 // machine the full bench (run.mjs) swings by ±15% from run to run; this
 // narrower setup, rounds interleaved and the order alternated, reaches a few
-// percent. A first round per contender warms it up and is not counted. It needs wrk and taskset (util-linux) and at least 2 CPUs.
+// percent. A first round per contender warms it up and is not counted. It
+// needs wrk and taskset (util-linux) and at least 2 CPUs.
 //
 //   node scripts/bench/side-by-side.mjs [--rounds 8] [--seconds 5] rr handoff:least-conn [handoff:round-robin@/other/dist …]
 //
@@ -28,6 +29,8 @@ const app = join(here, 'app.cjs');
 /** How long a contender may take to answer its first request. */
 const READY_TIMEOUT_MS = 30_000;
 const FIRST_PORT = 19_100;
+/** How long a contender may take to stop on SIGTERM before its group is killed. */
+const STOP_GRACE_MS = 3_000;
 
 function usage(msg) {
   console.error(`side-by-side: ${msg}\nusage: node scripts/bench/side-by-side.mjs [--rounds N] [--seconds S] <contender> <contender> [...]\n  contender: rr | none | <kernel|handoff>:<balancer>[@<dist dir>]`);
@@ -72,7 +75,11 @@ const contenders = ids.map((id, i) => {
   const child = spawn('taskset', ['-c', '1', process.execPath, ...command(id, port)], { env, stdio: ['ignore', 'ignore', 'ignore'], detached: true });
   return { id, port, child, runs: [] };
 });
-const stopAll = () => { for (const c of contenders) { try { process.kill(-c.child.pid, 'SIGTERM'); } catch { /* gone */ } } };
+const signalAll = (sig) => { for (const c of contenders) { try { process.kill(-c.child.pid, sig); } catch { /* gone */ } } };
+const stopAll = () => {
+  signalAll('SIGTERM');
+  setTimeout(() => signalAll('SIGKILL'), STOP_GRACE_MS).unref();
+};
 process.on('SIGINT', () => { stopAll(); process.exit(130); });
 
 try {
