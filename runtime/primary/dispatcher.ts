@@ -199,34 +199,44 @@ export class Dispatcher {
     this.#delivered(w, id);
   }
 
-  /** Whichever comes first, the receipt or the ack: later ones find nothing pending. */
-  #delivered(w: WorkerProcess, id: number): void {
+  /** Takes handoff `id` of `w` off the pending list: its handle, or undefined when it is not pending (delivered, or re-queued). */
+  #unpend(w: WorkerProcess, id: number): TcpHandle | undefined {
     const h = this.#pending.get(id);
-    if (!h || h.worker !== w) return;
+    if (!h || h.worker !== w) return undefined;
     this.#pending.delete(id);
     w.load.pending--;
+    return h.handle;
+  }
+
+  /** Whichever comes first, the receipt or the ack: later ones find nothing pending (false). */
+  #delivered(w: WorkerProcess, id: number): boolean {
+    const handle = this.#unpend(w, id);
+    if (!handle) return false;
     // The worker has its own descriptor now; closing ours does not touch the connection.
-    h.handle.close();
+    handle.close();
+    this.#drain();
+    return true;
+  }
+
+  /** A connection goes back first in line (refused, or its write failed). */
+  #requeueFirst(handle: TcpHandle): void {
+    this.#queue.unshift({ handle, since: Date.now() });
     this.#drain();
   }
 
   /** Settles a handoff at its receipt, or puts it back first in line when its write failed (the worker is left out). */
   readonly #settle: Settle = (w, id, received) => {
     if (received) {
-      if (this.#pending.get(id)?.worker === w) this.stats.receipted++;
-      this.#delivered(w, id);
+      if (this.#delivered(w, id)) this.stats.receipted++;
       return;
     }
-    const h = this.#pending.get(id);
-    if (!h) return;
-    this.#pending.delete(id);
-    w.load.pending--;
+    const handle = this.#unpend(w, id);
+    if (!handle) return;
     w.load.conns--;
     // Its channel failed (EPIPE: the worker is going away): nothing more is sent its way.
     this.removeWorker(w);
     this.#log.warn({ worker: w.id }, 'handing a connection to a worker failed; taking the worker out of rotation, the connection goes to another');
-    this.#queue.unshift({ handle: h.handle, since: Date.now() });
-    this.#drain();
+    this.#requeueFirst(handle);
   };
 
   /**
@@ -236,14 +246,10 @@ export class Dispatcher {
    * between the primary and the same worker.
    */
   refuse(w: WorkerProcess, id: number, reason: RefuseReason, returned?: TcpHandle): void {
-    const own = this.#pending.get(id);
-    let handle: TcpHandle;
-    if (own && own.worker === w) {
+    let handle = this.#unpend(w, id);
+    if (handle) {
       // Not delivered yet (no receipt): ours is the copy that goes on; the one sent back is a duplicate.
-      this.#pending.delete(id);
-      w.load.pending--;
       returned?.close();
-      handle = own.handle;
     } else if (this.#redispatched.get(w)?.delete(id)) {
       // Already back in the queue since the worker exited.
       returned?.close();
@@ -259,8 +265,7 @@ export class Dispatcher {
     else this.removeWorker(w);
     w.load.conns--;
     this.stats.refused++;
-    this.#queue.unshift({ handle, since: Date.now() });
-    this.#drain();
+    this.#requeueFirst(handle);
   }
 
   /** Connections the worker reports closed. */

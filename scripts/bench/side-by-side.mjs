@@ -15,13 +15,14 @@
 // contender the median req/s, its ratio to the baseline, the median of the
 // per-round ratios, and the primary's and the workers' CPU µs per connection.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchOnce } from './clients.mjs';
-import { CLK_TCK } from './procs.mjs';
+import { CLK_TCK, procStat } from './procs.mjs';
+import { median } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -55,11 +56,8 @@ function command(id, port) {
   return [cli, 'start', app, '--workers', '2', '--port', String(port), '--host', '127.0.0.1', '--balancer', m[2], '--accept', m[1], '--name', `side-by-side-${port}`];
 }
 
-/** User + system CPU of a process, ms. */
-function cpuMs(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
+/** User + system CPU of a process, ms (0 once it has exited). */
+const cpuMs = (pid) => ((procStat(pid)?.ticks ?? 0) * 1000) / CLK_TCK;
 
 function children(pid) {
   try { return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'latin1' }).trim().split('\n').map(Number); } catch { return []; }
@@ -111,7 +109,6 @@ try {
   stopAll();
 }
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const base = contenders[0];
 for (const c of contenders) {
   const rps = median(c.runs.map((x) => x.rps));
