@@ -2,56 +2,22 @@
  * Connection intake and load accounting in the worker.
  *
  * A connection arrives as a raw TCP handle, either handed off by the
- * primary with a { shoal: 'conn' } message (acknowledged first, so the
- * primary closes its copy) or accepted by this worker from the shared
- * socket (kernel accept, acceptor.ts). Either way it is wrapped in a
- * net.Socket and 'connection' is emitted on the app's server synchronously:
- * data is delivered in a later I/O phase, so no byte can be missed (an
- * async gap here would lose the first bytes). What node's own net
- * onconnection does for a listening server (count the connection, link
- * socket.server, noDelay/keepAlive) is done here.
+ * primary with a { shoal: 'conn' } message (node's receipt of the handle
+ * tells the primary to close its copy) or accepted by this worker from the
+ * shared socket (kernel accept, acceptor.ts). Either way it is wrapped in a
+ * net.Socket (adopt.ts) and 'connection' is emitted on the app's server
+ * synchronously: data is delivered in a later I/O phase, so no byte can be
+ * missed (an async gap here would lose the first bytes).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { socketOf } from './adopt.js';
 import { HttpStats } from './http-stats.js';
 import { OpenResponses } from './open-responses.js';
 import type { WorkerState } from './state.js';
 
-interface ServerInternals { _connections: number; maxConnections?: number; allowHalfOpen?: boolean; pauseOnConnect?: boolean }
-interface SocketInternals { server?: net.Server; _server?: net.Server }
-
-/**
- * A server's noDelay/keepAlive options, which net applies to each accepted
- * socket. Node 20 keeps them in public fields (noDelay, keepAlive,
- * keepAliveInitialDelay in seconds); later versions behind private symbols
- * (kSetNoDelay, …), found here by description. Missing them costs dearly:
- * http servers turn Nagle off by default, and a response written in two
- * pieces then waits for the client's delayed ACK (~40 ms).
- */
-function serverFlag(server: net.Server, field: string, description: string): unknown {
-  for (const s of Object.getOwnPropertySymbols(server)) {
-    if (s.description === description) return (server as unknown as Record<symbol, unknown>)[s];
-  }
-  return (server as unknown as Record<string, unknown>)[field];
-}
-
-interface SocketFlags { readonly noDelay: boolean; readonly keepAlive: boolean; readonly keepAliveDelayMs: number }
-/** Looked up once per server, not per connection. */
-const flagsCache = new WeakMap<net.Server, SocketFlags>();
-function socketFlags(server: net.Server): SocketFlags {
-  let f = flagsCache.get(server);
-  if (!f) {
-    const delay = serverFlag(server, 'keepAliveInitialDelay', 'kSetKeepAliveInitialDelay');
-    f = {
-      noDelay: serverFlag(server, 'noDelay', 'kSetNoDelay') === true,
-      keepAlive: serverFlag(server, 'keepAlive', 'kSetKeepAlive') === true,
-      keepAliveDelayMs: typeof delay === 'number' ? delay * 1000 : 0,
-    };
-    flagsCache.set(server, f);
-  }
-  return f;
-}
+interface ServerInternals { _connections: number; maxConnections?: number }
 
 /**
  * Busy and idle edges (a request starting on an idle worker, the last one
@@ -358,26 +324,20 @@ export class Intake {
   }
 
   #adopt(server: net.Server, handle: unknown): void {
-    const s = server as unknown as ServerInternals;
-    // `handle` is an undocumented SocketConstructorOpts field; node's own cluster child uses it the same way.
-    const socket = new net.Socket({
-      handle,
-      readable: true,
-      writable: true,
-      allowHalfOpen: s.allowHalfOpen ?? false,
-      pauseOnCreate: s.pauseOnConnect ?? false,
-    } as unknown as net.SocketConstructorOpts);
-    const flags = socketFlags(server);
-    if (flags.noDelay) socket.setNoDelay(true);
-    if (flags.keepAlive) socket.setKeepAlive(true, flags.keepAliveDelayMs);
-    s._connections++;
-    const si = socket as unknown as SocketInternals;
-    si.server = server;
-    si._server = server;
+    const socket = socketOf(server, handle);
     this.#connections++;
-    socket.once('close', () => { this.#closed++; this.#connections--; this.#changed(); this.#settle(); this.onLoad(); });
+    // 'close' is emitted once per socket, so on() with one shared listener leaves nothing behind.
+    socket.on('close', this.#onSocketClose);
     server.emit('connection', socket);
   }
+
+  readonly #onSocketClose = (): void => {
+    this.#closed++;
+    this.#connections--;
+    this.#changed();
+    this.#settle();
+    this.onLoad();
+  };
 
   #takeClosed(): number {
     const n = this.#closed;
