@@ -38,7 +38,7 @@ import { KernelAccept, type AcceptMode } from './kernel-accept.js';
 import { Ports } from './ports.js';
 import { Operations } from './operations.js';
 import { ShutdownDelay } from './shutdown-delay.js';
-import { takeActivation } from './socket-activation.js';
+import { closeExtra, takeActivation } from './socket-activation.js';
 import { Supervisor, type SupervisorEvents } from './supervisor.js';
 import type { ForkSpec } from './worker-process.js';
 import type { Admin } from '../admin/admin.js';
@@ -156,6 +156,10 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
     ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, dispatcher, log)
     : undefined;
   const activation = takeActivation();
+  if (activation && activation.count > 1) {
+    const closed = closeExtra(activation);
+    log.warn({ fds: activation.count, served: activation.fd, fdName: activation.name ?? null, closed }, 'socket activation: several sockets were passed; shoal serves one port, the first (fd 3), and closes the others: give each port its own unit and cluster');
+  }
   const acceptErrors = new EveryError(log, 'accept failed (the primary is out of descriptors?)', ACCEPT_ERROR_LOG_MS);
   const ports = new Ports(opts.host, (l) => {
     l.onConnection = (h) => dispatcher.accept(h);

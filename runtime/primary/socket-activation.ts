@@ -10,6 +10,8 @@
  * in systemd: new connections wait in the kernel's accept queue for the next
  * primary, none is refused.
  */
+import fs from 'node:fs';
+
 export const LISTEN_FDS_START = 3;
 
 export interface Activation {
@@ -37,4 +39,23 @@ export function takeActivation(env: NodeJS.ProcessEnv = process.env, pid = proce
   if (!/^\d+$/.test(listenPid) || Number(listenPid) !== pid) return undefined;
   if (!/^\d+$/.test(listenFds) || Number(listenFds) < 1) return undefined;
   return { fd: LISTEN_FDS_START, count: Number(listenFds), name: names?.split(':')[0] || undefined };
+}
+
+/**
+ * Closes the descriptors passed after the first (a unit with several
+ * ListenStream= lines): shoal serves one port per cluster. Left open they
+ * would be inherited by every worker and the app (systemd passes them
+ * without close-on-exec), and a connection to such a port would sit in its
+ * accept queue, never answered. Closed, it is refused at once (systemd-
+ * socket-activate hands over its copies; under systemd the unit's own copy
+ * stays open, and the warning the caller logs says which port is served).
+ * Returns the descriptors closed.
+ */
+export function closeExtra(a: Activation, close: (fd: number) => void = fs.closeSync): number[] {
+  const closed: number[] = [];
+  for (let fd = a.fd + 1; fd < a.fd + a.count; fd++) {
+    // One that is not open (a count larger than what was passed) has nothing to close.
+    try { close(fd); closed.push(fd); } catch { /* not open */ }
+  }
+  return closed;
 }

@@ -1,19 +1,22 @@
 // Side by side on one core: the new-connection rate of two or more clusters
 // at once, each pinned to CPU 1 (so they share it alike), loaded in turn by
-// `wrk -t1 -c50 -H 'Connection: close'` pinned to CPU 0. On a shared 2-core
+// `wrk -t1 -c50 -H 'Connection: close'` pinned to CPU 0 (with --keep-alive,
+// without the header: 50 connections kept open, each serving request after
+// request). On a shared 2-core
 // machine the full bench (run.mjs) swings by ±15% from run to run; this
 // narrower setup, rounds interleaved and the order alternated, reaches a few
 // percent. A first round per contender warms it up and is not counted. It
 // needs wrk and taskset (util-linux) and at least 2 CPUs.
 //
-//   node scripts/bench/side-by-side.mjs [--rounds 8] [--seconds 5] rr handoff:least-conn [handoff:round-robin@/other/dist …]
+//   node scripts/bench/side-by-side.mjs [--rounds 8] [--seconds 5] [--keep-alive] rr handoff:least-conn [handoff:round-robin@/other/dist …]
 //
 // Contenders: `rr` (node:cluster round robin) or `none` (SCHED_NONE), through
 // cluster-launcher.mjs; `<accept>:<balancer>[@<dist dir>]` for shoal, from
 // this checkout's dist (npm run build) unless a dist dir is given (another
 // build to compare with). The first contender is the baseline. Prints per
 // contender the median req/s, its ratio to the baseline, the median of the
-// per-round ratios, and the primary's and the workers' CPU µs per connection.
+// per-round ratios, and the primary's and the workers' CPU µs per request
+// (per connection, one request each, without --keep-alive).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -34,11 +37,11 @@ const FIRST_PORT = 19_100;
 const STOP_GRACE_MS = 3_000;
 
 function usage(msg) {
-  console.error(`side-by-side: ${msg}\nusage: node scripts/bench/side-by-side.mjs [--rounds N] [--seconds S] <contender> <contender> [...]\n  contender: rr | none | <kernel|handoff>:<balancer>[@<dist dir>]`);
+  console.error(`side-by-side: ${msg}\nusage: node scripts/bench/side-by-side.mjs [--rounds N] [--seconds S] [--keep-alive] <contender> <contender> [...]\n  contender: rr | none | <kernel|handoff>:<balancer>[@<dist dir>]`);
   process.exit(2);
 }
 
-const { values, positionals: ids } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '5' } } });
+const { values, positionals: ids } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '5' }, 'keep-alive': { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 if (!(rounds >= 1) || !(seconds >= 1)) usage('--rounds and --seconds take positive numbers');
@@ -63,7 +66,9 @@ function children(pid) {
   try { return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'latin1' }).trim().split('\n').map(Number); } catch { return []; }
 }
 
-const wrk = (port) => execFileSync('taskset', ['-c', '0', 'wrk', '-t1', '-c50', `-d${seconds}s`, '-H', 'Connection: close', `http://127.0.0.1:${port}/`], { encoding: 'latin1' });
+const header = values['keep-alive'] ? [] : ['-H', 'Connection: close'];
+const unit = values['keep-alive'] ? 'req' : 'conn';
+const wrk = (port) => execFileSync('taskset', ['-c', '0', 'wrk', '-t1', '-c50', `-d${seconds}s`, ...header, `http://127.0.0.1:${port}/`], { encoding: 'latin1' });
 const answers = (port) => new Promise((resolve) => fetchOnce(port, '/', 1000, (o) => resolve(o === 'ok')));
 
 const contenders = ids.map((id, i) => {
@@ -113,5 +118,5 @@ const base = contenders[0];
 for (const c of contenders) {
   const rps = median(c.runs.map((x) => x.rps));
   const perRound = median(c.runs.map((x, i) => x.rps / base.runs[i].rps));
-  console.log(`${c.id.padEnd(36)} ${rps.toFixed(0).padStart(7)} req/s  ${(rps / median(base.runs.map((x) => x.rps))).toFixed(3)}x  per-round median ${perRound.toFixed(3)}x  primary ${median(c.runs.map((x) => x.primaryUs)).toFixed(1)} us/conn  workers ${median(c.runs.map((x) => x.workersUs)).toFixed(1)} us/conn`);
+  console.log(`${c.id.padEnd(36)} ${rps.toFixed(0).padStart(7)} req/s  ${(rps / median(base.runs.map((x) => x.rps))).toFixed(3)}x  per-round median ${perRound.toFixed(3)}x  primary ${median(c.runs.map((x) => x.primaryUs)).toFixed(1)} us/${unit}  workers ${median(c.runs.map((x) => x.workersUs)).toFixed(1)} us/${unit}`);
 }

@@ -6,6 +6,7 @@
  * systemd holds it for a Restart=always service) fails no request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,7 +48,8 @@ function execStart(): string[] {
     .replace('/srv/app/server.js', path.join(ROOT, 'deploy/app/server.mjs')));
 }
 
-async function launch(command: string[], extraArgs: string[]): Promise<Launched> {
+/** `alsoListen`: ports passed after the served one (LISTEN_FDS > 1). */
+async function launch(command: string[], extraArgs: string[], alsoListen: number[] = []): Promise<Launched> {
   const port = await freePort();
   const [admin, agent] = [await freePort(), await freePort()];
   const name = `test-sd-${port}`;
@@ -56,7 +58,7 @@ async function launch(command: string[], extraArgs: string[]): Promise<Launched>
     ...unitEnv(service), SHOAL_RUNTIME_DIR: TEST_RUNTIME_DIR, NO_COLOR: '1',
     SHOAL_ADMIN: `127.0.0.1:${admin}`, SHOAL_AGENT: `127.0.0.1:${agent}`, SHOAL_SHUTDOWN_DELAY: String(TEST_SHUTDOWN_DELAY_MS),
   };
-  const args = ['-l', `127.0.0.1:${port}`, ...Object.entries(env).flatMap(([k, v]) => ['-E', `${k}=${v}`]), ...command, ...execStart().map((a) => (a === 'app' ? name : a)), '--workers', '2', ...extraArgs];
+  const args = ['-l', `127.0.0.1:${port}`, ...alsoListen.flatMap((p) => ['-l', `127.0.0.1:${p}`]), ...Object.entries(env).flatMap(([k, v]) => ['-E', `${k}=${v}`]), ...command, ...execStart().map((a) => (a === 'app' ? name : a)), '--workers', '2', ...extraArgs];
   const proc = spawn(SOCKET_ACTIVATE, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: LogLine[] = [];
   onJsonLines(proc.stdout!, (x) => logs.push(x));
@@ -129,4 +131,28 @@ describe('deploy/systemd units', () => {
     expect(counts.ok).toBeGreaterThan(0);
     expect(l.logs.filter((x) => x.msg === 'socket activation: serving the socket passed by the service manager')).toHaveLength(2);
   });
+
+  it('of several passed sockets serves the first and closes the others, which then refuse', async () => {
+    const other = await freePort();
+    const l = await launch([], ['--accept', 'kernel'], [other]);
+    await l.wait((x) => x.msg === 'cluster ready', 'cluster ready');
+    expect((await l.first).status).toBe(200);
+    const warned = l.logs.find((x) => String(x.msg).startsWith('socket activation: several sockets were passed'));
+    expect(warned?.fds).toBe(2);
+    expect(warned?.closed).toEqual([4]);
+    // Left open, a connection to it would wait in a queue nobody serves, and the workers would hold it.
+    expect(await connectOutcome(other)).toBe('ECONNREFUSED');
+    expect((await request(l.port, '/', false, REQUEST_TIMEOUT_MS)).status).toBe(200);
+  });
 });
+
+/** How a connect to 127.0.0.1:port ends: 'connected', an error code, or 'timeout'. */
+function connectOutcome(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.setTimeout(REQUEST_TIMEOUT_MS, () => { s.destroy(); resolve('timeout'); });
+    s.once('connect', () => { s.destroy(); resolve('connected'); });
+    s.once('error', (e: NodeJS.ErrnoException) => { resolve(e.code ?? e.message); });
+  });
+}
+

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Listener } from '../../runtime/primary/listener.js';
-import { takeActivation } from '../../runtime/primary/socket-activation.js';
+import { closeExtra, takeActivation } from '../../runtime/primary/socket-activation.js';
 
 describe('socket activation', () => {
   it('takes fd 3 when LISTEN_PID is this process, and unsets the variables', () => {
@@ -25,6 +25,14 @@ describe('socket activation', () => {
 
   it('serves the first of several, naming it', () => {
     expect(takeActivation({ LISTEN_PID: '7', LISTEN_FDS: '2', LISTEN_FDNAMES: 'web:other' }, 7)).toEqual({ fd: 3, count: 2, name: 'web' });
+  });
+
+  it('closes every passed descriptor but the served one, and reports those it closed', () => {
+    const asked: number[] = [];
+    const close = (fd: number): void => { asked.push(fd); if (fd === 5) throw Object.assign(new Error('EBADF'), { code: 'EBADF' }); };
+    expect(closeExtra({ fd: 3, count: 4, name: undefined }, close)).toEqual([4, 6]);
+    expect(asked).toEqual([4, 5, 6]);
+    expect(closeExtra({ fd: 3, count: 1, name: undefined }, close)).toEqual([]);
   });
 });
 
