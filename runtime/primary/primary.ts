@@ -133,6 +133,12 @@ export interface RunningPrimary {
 }
 
 export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<RunningPrimary> {
+  // First, before this process opens sockets of its own (closeExtra closes sockets only).
+  const activation = takeActivation();
+  if (activation && activation.count > 1) {
+    const closed = closeExtra(activation);
+    log.warn({ fds: activation.count, served: activation.fd, fdName: activation.name ?? null, closed }, 'socket activation: several sockets were passed; shoal serves one port, the first (fd 3), and closes the others: give each port its own unit and cluster');
+  }
   const dir = runtimeDir();
   ensureRuntimeDir(dir);
   let control: ControlServer | undefined;
@@ -155,11 +161,6 @@ export async function runPrimary(opts: ShoalOptions, log: Logger): Promise<Runni
   const kernel = opts.accept === 'kernel' && (opts.balancer === 'least-conn' || opts.balancer === 'least-load')
     ? new KernelAccept({ balancer: opts.balancer, slack: opts.acceptSlack, holdMs: opts.acceptHoldMs, slowStartMs: opts.slowStartMs, unacceptTimeoutMs: opts.stopTimeoutMs, floorEveryMs: opts.reportIntervalMs }, dispatcher, log)
     : undefined;
-  const activation = takeActivation();
-  if (activation && activation.count > 1) {
-    const closed = closeExtra(activation);
-    log.warn({ fds: activation.count, served: activation.fd, fdName: activation.name ?? null, closed }, 'socket activation: several sockets were passed; shoal serves one port, the first (fd 3), and closes the others: give each port its own unit and cluster');
-  }
   const acceptErrors = new EveryError(log, 'accept failed (the primary is out of descriptors?)', ACCEPT_ERROR_LOG_MS);
   const ports = new Ports(opts.host, (l) => {
     l.onConnection = (h) => dispatcher.accept(h);

@@ -41,6 +41,17 @@ export function takeActivation(env: NodeJS.ProcessEnv = process.env, pid = proce
   return { fd: LISTEN_FDS_START, count: Number(listenFds), name: names?.split(':')[0] || undefined };
 }
 
+/** What closeExtra needs of the file system (fs by default; the unit tests pass their own). */
+export interface Descriptors {
+  isSocket(fd: number): boolean;
+  close(fd: number): void;
+}
+
+const realDescriptors: Descriptors = {
+  isSocket: (fd) => fs.fstatSync(fd).isSocket(),
+  close: (fd) => fs.closeSync(fd),
+};
+
 /**
  * Closes the descriptors passed after the first (a unit with several
  * ListenStream= lines): shoal serves one port per cluster. Left open they
@@ -49,13 +60,20 @@ export function takeActivation(env: NodeJS.ProcessEnv = process.env, pid = proce
  * accept queue, never answered. Closed, it is refused at once (systemd-
  * socket-activate hands over its copies; under systemd the unit's own copy
  * stays open, and the warning the caller logs says which port is served).
+ *
+ * Only sockets are closed, and the caller runs this before it opens any of
+ * its own: a LISTEN_FDS larger than what was passed must not close node's
+ * own descriptors (its epoll and wake-up descriptors are not sockets).
  * Returns the descriptors closed.
  */
-export function closeExtra(a: Activation, close: (fd: number) => void = fs.closeSync): number[] {
+export function closeExtra(a: Activation, fds: Descriptors = realDescriptors): number[] {
   const closed: number[] = [];
   for (let fd = a.fd + 1; fd < a.fd + a.count; fd++) {
-    // One that is not open (a count larger than what was passed) has nothing to close.
-    try { close(fd); closed.push(fd); } catch { /* not open */ }
+    try {
+      if (!fds.isSocket(fd)) continue;
+      fds.close(fd);
+      closed.push(fd);
+    } catch { /* not open: nothing to close */ }
   }
   return closed;
 }

@@ -155,4 +155,3 @@ function connectOutcome(port: number): Promise<string> {
     s.once('error', (e: NodeJS.ErrnoException) => { resolve(e.code ?? e.message); });
   });
 }
-
