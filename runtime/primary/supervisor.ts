@@ -20,6 +20,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { TcpHandle } from './tcp-handle.js';
 import type { AcceptControl } from './kernel-accept.js';
 import { portRequests, type PortControl } from './port-requests.js';
+import { readyTimedOut, uncaughtLine, watchOtherPort } from './start-checks.js';
 import { WorkerProcess, type ForkSpec } from './worker-process.js';
 
 export interface Slot {
@@ -36,13 +37,6 @@ export interface Slot {
 }
 
 interface Waiter { resolve: () => void; reject: (e: Error) => void }
-
-/**
- * A worker that listened on other fixed ports and not on the served one is
- * given this long before its start counts as failed (the app listens on a
- * port of its own: waiting for the whole ready timeout tells nothing more).
- */
-export const PORT_MISMATCH_MS = 3_000;
 
 export interface SupervisorEvents {
   /** Every slot has a ready worker for the first time. */
@@ -143,7 +137,7 @@ export class Supervisor {
         w.setStatus('draining');
         w.send({ shoal: 'stop', timeoutMs: opts.stopTimeoutMs });
       },
-      'other-listen': (m, w) => { this.#otherListen(w, m.port); },
+      'other-listen': (m, w) => { watchOtherPort(w, m.port, opts, log); },
       ...portRequests(ports, (e) => this.#events.fatal(e, '')),
       metrics: (m, w) => this.#events.metrics?.(w, m),
       fatal: (m, w) => { w.fatal = { message: m.message, ...(m.stack ? { stack: m.stack } : {}) }; },
@@ -251,7 +245,7 @@ export class Supervisor {
     this.#log.info({ worker: w.id, workerPid: w.pid, slot: slot.n }, 'worker forked');
     this.#hub.attach(w);
     this.#accept?.spawned(w);
-    const readyTimer = setTimeout(() => this.#readyTimeout(w), this.#opts.readyTimeoutMs);
+    const readyTimer = setTimeout(() => readyTimedOut(w, this.#opts, this.#log), this.#opts.readyTimeoutMs);
     this.#exits.set(w, new Promise((resolve) => {
       w.child.once('exit', (code, signal) => {
         // The worker's last messages (its `fatal`) and its last stderr lines can still be on
@@ -294,35 +288,6 @@ export class Supervisor {
   /** Ends the start phase once every slot of the first start was ready once or gave up. */
   #checkStarted(): void {
     if (!this.#started && this.#slots.every((s) => s.givenUp || s.worker?.status === 'ready')) this.#started = true;
-  }
-
-  /**
-   * The app listened on another fixed port. If it does not listen on the
-   * served one soon, it was written for that other port: say so (both ports,
-   * and the fix) within a few seconds rather than at the ready timeout.
-   */
-  #otherListen(w: WorkerProcess, port: string): void {
-    w.otherPorts.push(port);
-    if (w.otherPorts.length > 1 || w.status !== 'starting' || this.#opts.port === undefined) return;
-    const served = this.#opts.port;
-    setTimeout(() => {
-      if (w.status !== 'starting') return;
-      const err = new ShoalError('SHOAL_ERR_PORT_MISMATCH', w.otherPorts.join(', '), String(served));
-      w.fatal = { message: err.message };
-      w.fatalError = err;
-      this.#log.error({ worker: w.id, code: err.code }, err.message);
-      w.child.kill('SIGKILL');
-    }, PORT_MISMATCH_MS).unref();
-  }
-
-  #readyTimeout(w: WorkerProcess): void {
-    if (w.status !== 'starting') return;
-    const err = w.otherPorts.length > 0 || !this.#opts.waitReady
-      ? new ShoalError('SHOAL_ERR_NOT_LISTENING', String(this.#opts.port ?? 'it asks for'), w.otherPorts.length ? ` (it listened on ${w.otherPorts.join(', ')})` : ` within ${this.#opts.readyTimeoutMs} ms`)
-      : new ShoalError('SHOAL_ERR_READY_TIMEOUT', String(this.#opts.readyTimeoutMs));
-    w.fatal = { message: err.message };
-    this.#log.error({ worker: w.id, code: err.code }, err.message);
-    w.child.kill('SIGKILL');
   }
 
   #exited(slot: Slot, w: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
@@ -391,20 +356,6 @@ export class Supervisor {
 
 /** How long after a worker's exit its channel and stdio may take to close before the exit is handled anyway. */
 const CLOSE_AFTER_EXIT_MS = 1_000;
-
-/**
- * The error node printed for an uncaught exception (`TypeError: x is not a
- * function`), for a worker whose own report of it was lost when it died
- * before its IPC write went out.
- */
-export function uncaughtLine(stderr: string): string | undefined {
-  const lines = stderr.split('\n');
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const m = /^(?:Uncaught )?((?:[A-Z][A-Za-z]*)?(?:Error|Exception)(?: \[[A-Z_]+\])?): (.+)$/.exec(lines[i]!.trim());
-    if (m) return m[2];
-  }
-  return undefined;
-}
 
 /** Extra time past the stop timeout before a retiring worker is killed (it exits itself at the timeout). */
 const KILL_GRACE_MS = 1_000;

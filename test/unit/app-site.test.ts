@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { appSite } from '../../runtime/control/app-site.js';
-import { uncaughtLine } from '../../runtime/primary/supervisor.js';
+import { uncaughtLine } from '../../runtime/primary/start-checks.js';
 import { ROOT } from '../helpers/cluster.js';
 
 const stack = (head: string, ...frames: string[]): string => [head, ...frames.map((f) => `    at ${f}`)].join('\n');
