@@ -69,19 +69,25 @@ class EveryError {
 }
 
 /**
- * Where the balancer reads nothing of the workers' load reports
- * (round-robin, weighted-round-robin and ip-hash decide per connection on
- * their own state), the reports only feed status, metrics and the dashboard,
- * and a worker batches its changes over at least this long. Side by side on
- * one core, batching 25 ms rather than 10 ms cost the workers about 4% less
- * CPU per new connection; least-conn and least-load keep the report interval
- * (least-conn's fast-request latency under mixed load got worse at 25 ms).
+ * How long a worker batches its load reports outside kernel accept (which
+ * has its own, KERNEL_REPORT_MS). Only least-load's handoff acts on a
+ * report at once (it may hold a connection for the first idle worker): it
+ * keeps the report interval. For the others the reports feed status,
+ * metrics and the dashboard, and least-conn's handoff also reads the
+ * workers' closes from them, while counting each handoff itself the moment
+ * it makes it. Batching 25 ms rather than 10 ms for least-conn, measured
+ * in the full bench's setting (side-by-side.mjs --unpinned, 8 interleaved
+ * rounds of the bench's closed loop): its handoff's new-connection rate went
+ * from 0.94x to 1.00x node:cluster RR (per-round medians 0.97x and 1.00x),
+ * and in another 8 paired rounds 25 ms was the faster in 7; its
+ * fast-request p90 under the heterogeneous open loop stayed where it was
+ * (run.mjs --scenarios c-open, 5 runs: 12.8 and 12.7 ms; an earlier 3-run
+ * measurement, 11.7 against 14.2 ms, which kept 10 ms, is not repeated).
  */
 export const FIGURES_REPORT_MS = 25;
 
 function reportWindowMs(opts: ShoalOptions): number {
-  const reads = opts.balancer === 'least-conn' || opts.balancer === 'least-load';
-  return reads ? opts.reportIntervalMs : Math.max(opts.reportIntervalMs, FIGURES_REPORT_MS);
+  return opts.balancer === 'least-load' ? opts.reportIntervalMs : Math.max(opts.reportIntervalMs, FIGURES_REPORT_MS);
 }
 
 /**

@@ -8,7 +8,7 @@
 // percent. A first round per contender warms it up and is not counted. It
 // needs wrk and taskset (util-linux) and at least 2 CPUs.
 //
-//   node scripts/bench/side-by-side.mjs [--rounds 8] [--seconds 5] [--keep-alive] rr handoff:least-conn [handoff:round-robin@/other/dist …]
+//   node scripts/bench/side-by-side.mjs [--rounds 8] [--seconds 5] [--keep-alive] [--unpinned] rr handoff:least-conn [handoff:round-robin@/other/dist …]
 //
 // Contenders: `rr` (node:cluster round robin) or `none` (SCHED_NONE), through
 // cluster-launcher.mjs; `<accept>:<balancer>[@<dist dir>]` for shoal, from
@@ -17,6 +17,14 @@
 // contender the median req/s, its ratio to the baseline, the median of the
 // per-round ratios, and the primary's and the workers' CPU µs per request
 // (per connection, one request each, without --keep-alive).
+//
+// --unpinned measures in the full bench's setting instead: nothing pinned,
+// the load from the bench's own generator process (loadgen.mjs: scenario
+// b's 32 closed loops of one `Connection: close` request each, or with
+// --keep-alive autocannon's 50 connections), so servers and generator share
+// both cores as they do in run.mjs; the generator's CPU per request is
+// printed too. Rounds still interleave, which pairs each contender's run
+// with the others' under the same drift.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fetchOnce } from './clients.mjs';
+import { LoadGen } from './loadgen-client.mjs';
 import { CLK_TCK, procStat } from './procs.mjs';
 import { median } from './stats.mjs';
 
@@ -35,18 +44,21 @@ const READY_TIMEOUT_MS = 30_000;
 const FIRST_PORT = 19_100;
 /** How long a contender may take to stop on SIGTERM before its group is killed. */
 const STOP_GRACE_MS = 3_000;
+/** How much longer than its window a --unpinned load job may take before the generator is killed. */
+const JOB_SLACK_MS = 15_000;
 
 function usage(msg) {
-  console.error(`side-by-side: ${msg}\nusage: node scripts/bench/side-by-side.mjs [--rounds N] [--seconds S] [--keep-alive] <contender> <contender> [...]\n  contender: rr | none | <kernel|handoff>:<balancer>[@<dist dir>]`);
+  console.error(`side-by-side: ${msg}\nusage: node scripts/bench/side-by-side.mjs [--rounds N] [--seconds S] [--keep-alive] [--unpinned] <contender> <contender> [...]\n  contender: rr | none | <kernel|handoff>:<balancer>[@<dist dir>]`);
   process.exit(2);
 }
 
-const { values, positionals: ids } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '5' }, 'keep-alive': { type: 'boolean', default: false } } });
+const { values, positionals: ids } = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '8' }, seconds: { type: 'string', default: '5' }, 'keep-alive': { type: 'boolean', default: false }, unpinned: { type: 'boolean', default: false } } });
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 if (!(rounds >= 1) || !(seconds >= 1)) usage('--rounds and --seconds take positive numbers');
 if (ids.length < 2) usage('give at least two contenders (the first is the baseline)');
-for (const tool of ['wrk', 'taskset']) {
+const unpinned = values.unpinned;
+for (const tool of unpinned ? [] : ['wrk', 'taskset']) {
   try { execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' }); } catch { usage(`${tool} is not installed`); }
 }
 
@@ -68,14 +80,28 @@ function children(pid) {
 
 const header = values['keep-alive'] ? [] : ['-H', 'Connection: close'];
 const unit = values['keep-alive'] ? 'req' : 'conn';
-const wrk = (port) => execFileSync('taskset', ['-c', '0', 'wrk', '-t1', '-c50', `-d${seconds}s`, ...header, `http://127.0.0.1:${port}/`], { encoding: 'latin1' });
+const wrk = (port) => {
+  const out = execFileSync('taskset', ['-c', '0', 'wrk', '-t1', '-c50', `-d${seconds}s`, ...header, `http://127.0.0.1:${port}/`], { encoding: 'latin1' });
+  return { n: Number(/(\d+) requests in/.exec(out)?.[1]), rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]) };
+};
+const gen = unpinned ? new LoadGen(join(here, 'loadgen.mjs'), here) : undefined;
+/** One window of load on `port`: requests answered and req/s. */
+async function load(port) {
+  if (!gen) return wrk(port);
+  const durationMs = seconds * 1000;
+  const r = values['keep-alive']
+    ? await gen.run('keepAlive', { port, connections: 50, durationMs, timeoutMs: 5000 }, durationMs + JOB_SLACK_MS)
+    : await gen.run('closed', { port, concurrency: 32, durationMs, timeoutMs: 5000 }, durationMs + JOB_SLACK_MS);
+  return { n: r.ok, rps: r.rps };
+}
 const answers = (port) => new Promise((resolve) => fetchOnce(port, '/', 1000, (o) => resolve(o === 'ok')));
 
 const contenders = ids.map((id, i) => {
   const port = FIRST_PORT + i;
   const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1' };
   // taskset execs node: the pid spawned is the primary's.
-  const child = spawn('taskset', ['-c', '1', process.execPath, ...command(id, port)], { env, stdio: ['ignore', 'ignore', 'ignore'], detached: true });
+  const argv = unpinned ? [process.execPath, ...command(id, port)] : ['taskset', '-c', '1', process.execPath, ...command(id, port)];
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'ignore', 'ignore'], detached: true });
   return { id, port, child, runs: [] };
 });
 const signalAll = (sig) => { for (const c of contenders) { try { process.kill(-c.child.pid, sig); } catch { /* gone */ } } };
@@ -94,23 +120,25 @@ try {
     }
     c.workers = children(c.child.pid);
   }
+  await gen?.start();
   // One round each first, not counted: the first seconds of load run slower (code not yet optimised).
   for (let r = -1; r < rounds; r++) {
     const order = r % 2 === 0 ? contenders : [...contenders].reverse();
     for (const c of order) {
-      if (r < 0) { wrk(c.port); continue; }
+      if (r < 0) { await load(c.port); continue; }
       const p0 = cpuMs(c.child.pid);
       const w0 = c.workers.reduce((s, w) => s + cpuMs(w), 0);
-      const out = wrk(c.port);
+      const g0 = gen ? cpuMs(gen.pid) : 0;
+      const { n, rps } = await load(c.port);
       const p1 = cpuMs(c.child.pid);
       const w1 = c.workers.reduce((s, w) => s + cpuMs(w), 0);
-      const n = Number(/(\d+) requests in/.exec(out)?.[1]);
-      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-      c.runs.push({ rps, primaryUs: ((p1 - p0) * 1000) / n, workersUs: ((w1 - w0) * 1000) / n });
+      const g1 = gen ? cpuMs(gen.pid) : 0;
+      c.runs.push({ rps, primaryUs: ((p1 - p0) * 1000) / n, workersUs: ((w1 - w0) * 1000) / n, genUs: ((g1 - g0) * 1000) / n });
       console.error(`round ${r + 1}/${rounds} ${c.id}: ${rps.toFixed(0)} req/s`);
     }
   }
 } finally {
+  gen?.close();
   stopAll();
 }
 
@@ -118,5 +146,5 @@ const base = contenders[0];
 for (const c of contenders) {
   const rps = median(c.runs.map((x) => x.rps));
   const perRound = median(c.runs.map((x, i) => x.rps / base.runs[i].rps));
-  console.log(`${c.id.padEnd(36)} ${rps.toFixed(0).padStart(7)} req/s  ${(rps / median(base.runs.map((x) => x.rps))).toFixed(3)}x  per-round median ${perRound.toFixed(3)}x  primary ${median(c.runs.map((x) => x.primaryUs)).toFixed(1)} us/${unit}  workers ${median(c.runs.map((x) => x.workersUs)).toFixed(1)} us/${unit}`);
+  console.log(`${c.id.padEnd(36)} ${rps.toFixed(0).padStart(7)} req/s  ${(rps / median(base.runs.map((x) => x.rps))).toFixed(3)}x  per-round median ${perRound.toFixed(3)}x  primary ${median(c.runs.map((x) => x.primaryUs)).toFixed(1)} us/${unit}  workers ${median(c.runs.map((x) => x.workersUs)).toFixed(1)} us/${unit}${gen ? `  load generator ${median(c.runs.map((x) => x.genUs)).toFixed(1)} us/${unit}` : ''}`);
 }

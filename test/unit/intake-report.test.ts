@@ -2,13 +2,18 @@
  * A worker's load report survives a failing system call on its periodic
  * path (issue 13 point 6): reading resident memory opens /proc/self/stat,
  * which throws EMFILE when the worker is out of descriptors. And how often
- * it goes out: request news alone waits longer unless the balancer reads it.
+ * it goes out: request news alone waits longer unless the balancer reads it,
+ * and the batch window each balancer's workers are started with.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { EventEmitter } from 'node:events';
 import { Intake, REQUEST_REPORT_MS, RSS_EVERY_MS } from '../../runtime/worker/intake.js';
 import type { WorkerState } from '../../runtime/worker/state.js';
+import { FIGURES_REPORT_MS, forkSpec } from '../../runtime/primary/primary.js';
+import { DEFAULTS, resolveOptions, type ShoalOptions } from '../../runtime/options.js';
+import { ENV } from '../../runtime/ipc/messages.js';
+import type { Outputs } from '../../runtime/logs/outputs.js';
 
 afterEach(() => { vi.restoreAllMocks(); });
 
@@ -110,5 +115,17 @@ describe('report cadence', () => {
     expect(sent).toHaveLength(0);
     vi.advanceTimersByTime(REQUEST_REPORT_MS);
     expect(sent).toHaveLength(1);
+  });
+});
+
+describe('report window per balancer (forkSpec)', () => {
+  it('only least-load workers report on the interval; least-conn and the per-connection balancers batch over FIGURES_REPORT_MS', () => {
+    const window = (balancer: ShoalOptions['balancer']): number => {
+      const opts = resolveOptions({ entry: '/app.js', workers: 1, balancer, name: 'report-window' });
+      return Number(forkSpec(opts, undefined, {} as Outputs).env[ENV.reportWindowMs]);
+    };
+    expect(window('least-load')).toBe(DEFAULTS.reportIntervalMs);
+    for (const b of ['least-conn', 'round-robin', 'weighted-round-robin', 'ip-hash'] as const) expect(window(b), b).toBe(FIGURES_REPORT_MS);
+    expect(FIGURES_REPORT_MS).toBeGreaterThan(DEFAULTS.reportIntervalMs);
   });
 });
