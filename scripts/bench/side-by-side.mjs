@@ -6,7 +6,8 @@
 // machine the full bench (run.mjs) swings by ±15% from run to run; this
 // narrower setup, rounds interleaved and the order alternated, reaches a few
 // percent. A first round per contender warms it up and is not counted. It
-// needs wrk and taskset (util-linux) and at least 2 CPUs.
+// needs wrk and taskset (util-linux) and at least 2 CPUs (--unpinned needs
+// neither: its load comes from loadgen.mjs).
 //
 //   node scripts/bench/side-by-side.mjs [--rounds 8] [--seconds 5] [--keep-alive] [--unpinned] rr handoff:least-conn [handoff:round-robin@/other/dist …]
 //
