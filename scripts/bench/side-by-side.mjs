@@ -47,6 +47,8 @@ const FIRST_PORT = 19_100;
 const STOP_GRACE_MS = 3_000;
 /** How much longer than its window a --unpinned load job may take before the generator is killed. */
 const JOB_SLACK_MS = 15_000;
+/** A --unpinned request not answered within this long counts as a timeout (as in run.mjs's jobs). */
+const REQUEST_TIMEOUT_MS = 5_000;
 
 function usage(msg) {
   console.error(`side-by-side: ${msg}\nusage: node scripts/bench/side-by-side.mjs [--rounds N] [--seconds S] [--keep-alive] [--unpinned] <contender> <contender> [...]\n  contender: rr | none | <kernel|handoff>:<balancer>[@<dist dir>]`);
@@ -91,8 +93,8 @@ async function load(port) {
   if (!gen) return wrk(port);
   const durationMs = seconds * 1000;
   const r = values['keep-alive']
-    ? await gen.run('keepAlive', { port, connections: 50, durationMs, timeoutMs: 5000 }, durationMs + JOB_SLACK_MS)
-    : await gen.run('closed', { port, concurrency: 32, durationMs, timeoutMs: 5000 }, durationMs + JOB_SLACK_MS);
+    ? await gen.run('keepAlive', { port, connections: 50, durationMs, timeoutMs: REQUEST_TIMEOUT_MS }, durationMs + JOB_SLACK_MS)
+    : await gen.run('closed', { port, concurrency: 32, durationMs, timeoutMs: REQUEST_TIMEOUT_MS }, durationMs + JOB_SLACK_MS);
   return { n: r.ok, rps: r.rps };
 }
 const answers = (port) => new Promise((resolve) => fetchOnce(port, '/', 1000, (o) => resolve(o === 'ok')));
